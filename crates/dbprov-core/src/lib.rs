@@ -22,6 +22,6 @@ pub use connection::{ConnectionSpec, Credentials, Endpoint, TlsMode, TlsSpec};
 pub use engine::{Capabilities, Engine, EngineKind, NameLimit, NameLimits, ServerInfo};
 pub use error::{EngineError, ErrorCategory};
 pub use name::{Name, NameError, NameKind};
-pub use plan::{ApplyReport, Drift, Plan, Statement, Step};
+pub use plan::{ApplyReport, Batch, Drift, Plan, Statement, Step, StepAction};
 pub use quote::{Dialect, MySqlStringMode, SqlBuilder};
 pub use secret::Secret;

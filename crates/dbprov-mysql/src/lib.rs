@@ -1,0 +1,1 @@
+//! dbprov's MySQL/MariaDB engine (being written).

@@ -1,0 +1,1 @@
+//! dbprov's PostgreSQL engine (being written).

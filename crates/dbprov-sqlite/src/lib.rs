@@ -1,0 +1,1 @@
+//! dbprov's SQLite engine (being written).
