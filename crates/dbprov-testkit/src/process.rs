@@ -93,16 +93,19 @@ pub fn spawn_reaper(pid: u32, directory: &Path) {
         parent = std::process::id(),
         dir = directory.display().to_string().replace('\'', ""),
     );
+    // The outer shell backgrounds the watcher and exits at once (we wait for it, so no zombie); the watcher is
+    // re-parented to init and outlives us. Its own process group keeps a Ctrl-C aimed at the tests from
+    // killing the cleaner first.
     let mut command = Command::new("sh");
     command
         .arg("-c")
-        .arg(script)
+        .arg(format!("({script}) &"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // Its own process group, so a Ctrl-C aimed at the tests does not kill the cleaner first.
     command.process_group(0);
-    command.spawn().expect("spawn the cleanup process");
+    let status = command.status().expect("spawn the cleanup process");
+    assert!(status.success(), "the cleanup process failed to start: {status}");
 }
 
 /// The last `lines` lines of a log file, for failure messages.
