@@ -194,6 +194,8 @@ pub struct MySqlAccountState {
     /// MySQL 8 only; `None` on MariaDB.
     pub password_lock_time: Option<PasswordLockTime>,
     pub roles: BTreeSet<String>,
+    /// Roles activated at login (MariaDB: at most one, `SET DEFAULT ROLE`; MySQL 8: `mysql.default_roles`).
+    pub default_roles: BTreeSet<String>,
 }
 
 /// What to do with objects a dropped role still owns (PostgreSQL).
