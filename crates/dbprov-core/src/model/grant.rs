@@ -169,6 +169,9 @@ pub struct PgGrantState {
     pub routines: Vec<PgRoutine>,
     /// The role dbprov is connected as (the default `for_role` of default privileges).
     pub current_user: String,
+    /// The owner of the database, when it exists. An owner's privileges are implicit, so a grantee that
+    /// owns the database has no database-level grants to manage.
+    pub database_owner: Option<String>,
 }
 
 /// A MySQL object privileges are held on.
