@@ -80,11 +80,21 @@ pub struct Step {
 
 impl Step {
     pub fn new(statement: Statement, summary: impl Into<String>) -> Self {
-        Self { action: StepAction::Sql(statement), database: None, transactional: true, summary: summary.into() }
+        Self {
+            action: StepAction::Sql(statement),
+            database: None,
+            transactional: true,
+            summary: summary.into(),
+        }
     }
 
     pub fn remove_files(paths: Vec<std::path::PathBuf>, summary: impl Into<String>) -> Self {
-        Self { action: StepAction::RemoveFiles(paths), database: None, transactional: false, summary: summary.into() }
+        Self {
+            action: StepAction::RemoveFiles(paths),
+            database: None,
+            transactional: false,
+            summary: summary.into(),
+        }
     }
 
     pub fn in_database(mut self, database: impl Into<String>) -> Self {
@@ -111,7 +121,11 @@ impl Step {
             StepAction::Sql(statement) => statement.display().to_owned(),
             StepAction::RemoveFiles(paths) => format!(
                 "-- remove {}",
-                paths.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
+                paths
+                    .iter()
+                    .map(|path| path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -258,14 +272,29 @@ mod tests {
             ],
             drift: vec![],
         };
-        let shape: Vec<(Option<&str>, bool, usize)> =
-            plan.batches().iter().map(|batch| (batch.database, batch.transactional, batch.steps.len())).collect();
-        assert_eq!(shape, vec![(None, false, 1), (Some("a"), true, 2), (None, true, 1), (None, false, 1), (None, false, 1)]);
+        let shape: Vec<(Option<&str>, bool, usize)> = plan
+            .batches()
+            .iter()
+            .map(|batch| (batch.database, batch.transactional, batch.steps.len()))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (None, false, 1),
+                (Some("a"), true, 2),
+                (None, true, 1),
+                (None, false, 1),
+                (None, false, 1)
+            ]
+        );
     }
 
     #[test]
     fn file_steps_describe_themselves() {
-        let step = Step::remove_files(vec!["/d/x.sqlite3".into(), "/d/x.sqlite3-wal".into()], "drop database x");
+        let step = Step::remove_files(
+            vec!["/d/x.sqlite3".into(), "/d/x.sqlite3-wal".into()],
+            "drop database x",
+        );
         assert_eq!(step.display(), "-- remove /d/x.sqlite3, /d/x.sqlite3-wal");
         assert!(step.statement().is_none());
     }

@@ -30,7 +30,7 @@ pub(crate) async fn inspect(engine: &PgEngine, request: &CatalogRequest) -> Resu
         read_roles(engine, request, &mut catalog).await?;
     }
     if !request.grants.is_empty() {
-        let (grants, queries) = grants::read_grants(engine, &request.grants).await?;
+        let (grants, queries) = grants::read_grants(engine, request).await?;
         catalog.grants = grants;
         catalog.queries += queries;
     }

@@ -1,7 +1,7 @@
 //! Batched catalog reads: one request names everything a reconcile needs, and the engine answers it with a
 //! few queries (not one per object).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::database::DatabaseState;
 use crate::model::grant::GrantState;
@@ -29,6 +29,10 @@ pub struct CatalogRequest {
     pub databases: Vec<DatabaseRequest>,
     pub roles: Vec<Name>,
     pub grants: Vec<GrantScope>,
+    /// Grant scopes (also listed in `grants`) whose declaration, now and as last applied, only concerns the
+    /// database itself (PostgreSQL `CONNECT`/`CREATE`/`TEMPORARY`): the engine may skip reading the objects
+    /// inside the database, which costs a connection into it. Engines that read everything in one pass ignore it.
+    pub database_level_grants: BTreeSet<GrantScope>,
 }
 
 impl CatalogRequest {
@@ -47,10 +51,26 @@ impl CatalogRequest {
         self
     }
 
+    /// Like [`CatalogRequest::grant`], for a scope that only manages privileges on the database itself.
+    pub fn grant_database_level(mut self, grantee: Name, database: Name) -> Self {
+        let scope = GrantScope { grantee, database };
+        self.database_level_grants.insert(scope.clone());
+        self.grants.push(scope);
+        self
+    }
+
+    /// Whether the objects inside `database` need reading for the requested grants.
+    pub fn needs_inside_grants(&self, database: &Name) -> bool {
+        self.grants
+            .iter()
+            .any(|scope| &scope.database == database && !self.database_level_grants.contains(scope))
+    }
+
     pub fn merge(&mut self, other: CatalogRequest) {
         self.databases.extend(other.databases);
         self.roles.extend(other.roles);
         self.grants.extend(other.grants);
+        self.database_level_grants.extend(other.database_level_grants);
     }
 }
 

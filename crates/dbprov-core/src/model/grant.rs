@@ -22,6 +22,19 @@ pub struct GrantSpec {
     pub mysql: MySqlGrants,
 }
 
+impl GrantSpec {
+    /// Whether the declaration only concerns the database itself (no schema, table, sequence, function or
+    /// default privileges): PostgreSQL can then inspect it without connecting into the database.
+    pub fn is_database_level_only(&self) -> bool {
+        let pg = &self.postgres;
+        pg.schemas.is_empty()
+            && pg.tables.is_empty()
+            && pg.sequences.is_empty()
+            && pg.functions.is_empty()
+            && pg.default_privileges.is_empty()
+    }
+}
+
 /// Which objects of a schema a grant covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ObjectSelector {
@@ -169,6 +182,10 @@ pub struct PgGrantState {
     pub routines: Vec<PgRoutine>,
     /// The role dbprov is connected as (the default `for_role` of default privileges).
     pub current_user: String,
+    /// Whether the objects inside the database were read. When they were not (the request said only
+    /// database-level privileges are managed), `atoms` holds database-level privileges only and the plan must
+    /// not manage anything inside.
+    pub inside_read: bool,
     /// The owner of the database, when it exists. An owner's privileges are implicit, so a grantee that
     /// owns the database has no database-level grants to manage.
     pub database_owner: Option<String>,

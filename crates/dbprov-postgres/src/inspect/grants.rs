@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dbprov_core::model::{
-    GrantScope, GrantState, PgDefaultObjectType, PgGrantAtom, PgGrantState, PgObject, PgPrivilege,
-    PgRelation, PgRoutine,
+    CatalogRequest, GrantScope, GrantState, PgDefaultObjectType, PgGrantAtom, PgGrantState, PgObject,
+    PgPrivilege, PgRelation, PgRoutine,
 };
 use dbprov_core::{EngineError, Name};
 use futures::{StreamExt as _, TryStreamExt as _, stream};
@@ -39,8 +39,9 @@ struct Inside {
 
 pub(super) async fn read_grants(
     engine: &PgEngine,
-    scopes: &[GrantScope],
+    request: &CatalogRequest,
 ) -> Result<(BTreeMap<GrantScope, GrantState>, u32), EngineError> {
+    let scopes = &request.grants;
     let target = engine.target_label();
     let mut grantees_by_database: BTreeMap<&Name, BTreeSet<&str>> = BTreeMap::new();
     for scope in scopes {
@@ -77,6 +78,8 @@ pub(super) async fn read_grants(
     let reads: Vec<_> = grantees_by_database
         .iter()
         .filter(|(database, _)| acls.contains_key(database.as_str()))
+        // Scopes that only manage privileges on the database itself need nothing from inside it.
+        .filter(|(database, _)| request.needs_inside_grants(database))
         .map(|(database, grantees)| {
             let acl = &acls[database.as_str()];
             async move {
@@ -117,6 +120,7 @@ pub(super) async fn read_grants(
             state.atoms.extend(held_by(&acl.held, grantee));
         }
         if let Some(inside) = insides.get(database) {
+            state.inside_read = true;
             state.atoms.extend(held_by(&inside.held, grantee));
             state.schemas = inside.schemas.clone();
             state.relations = inside.relations.clone();

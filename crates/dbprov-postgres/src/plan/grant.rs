@@ -142,6 +142,14 @@ pub(crate) fn plan_grants(spec: &GrantSpec, catalog: &Catalog) -> Result<Plan, E
     if !state.database_exists {
         return renderer.plan_for_new_database(spec, &state.current_user);
     }
+    if !state.inside_read && !spec.is_database_level_only() {
+        return Err(EngineError::invalid_spec(
+            label,
+            "catalog",
+            "the catalog was read for database-level privileges only (CatalogRequest::grant_database_level), \
+             but the declaration manages objects inside the database",
+        ));
+    }
     let (declared, selectors) = expand(spec, state, &label)?;
     let actual = actual_atoms(spec.grantee.as_str(), state);
     renderer.plan_difference(&declared, &actual, &selectors)

@@ -378,3 +378,73 @@ async fn grants_for_a_database_created_in_the_same_run() {
     drop_database(&database);
     drop_roles(&[&reader]);
 }
+
+#[tokio::test]
+async fn database_level_scopes_are_read_without_connecting_inside() {
+    let engine = engine().await;
+    let database = unique("grdb");
+    let reader = unique("grdbr");
+    ensure_role(&engine, &RoleSpec::user(name(&reader))).await;
+    let catalog = engine
+        .inspect(&CatalogRequest::default().database(name(&database), false))
+        .await
+        .unwrap();
+    apply(
+        &engine,
+        &engine
+            .plan_database(&DatabaseSpec::new(name(&database)), &catalog)
+            .unwrap(),
+    )
+    .await;
+    let mut spec = GrantSpec {
+        grantee: name(&reader),
+        database: name(&database),
+        postgres: PgGrants {
+            database: vec![Connect, Temporary],
+            ..PgGrants::default()
+        },
+        mysql: MySqlGrants::default(),
+    };
+    let request = CatalogRequest::default().grant_database_level(name(&reader), name(&database));
+    let catalog = engine.inspect(&request).await.unwrap();
+    assert_eq!(
+        catalog.queries, 1,
+        "one cluster-level query, nothing inside the database"
+    );
+    apply(&engine, &engine.plan_grants(&spec, &catalog).unwrap()).await;
+    assert_eq!(
+        privileges(&database, &reader),
+        vec![
+            format!("database {database} CONNECT"),
+            format!("database {database} TEMPORARY")
+        ]
+    );
+    let catalog = engine.inspect(&request).await.unwrap();
+    assert!(engine.plan_grants(&spec, &catalog).unwrap().is_empty());
+
+    spec.postgres.database = vec![Connect];
+    let plan = engine.plan_grants(&spec, &catalog).unwrap();
+    assert_eq!(
+        plan.statements(),
+        vec![format!(
+            "REVOKE TEMPORARY ON DATABASE {} FROM {}",
+            super::common::ident(&database),
+            super::common::ident(&reader)
+        )]
+    );
+    apply(&engine, &plan).await;
+    assert_eq!(
+        privileges(&database, &reader),
+        vec![format!("database {database} CONNECT")]
+    );
+
+    spec.postgres.tables = vec![object_grant("public", ObjectSelector::All, &[Select], false)];
+    let error = engine.plan_grants(&spec, &catalog).unwrap_err();
+    assert!(
+        error.to_string().contains("database-level privileges only"),
+        "{error}"
+    );
+    engine.close().await;
+    drop_database(&database);
+    drop_roles(&[&reader]);
+}

@@ -32,6 +32,7 @@ fn state() -> PgGrantState {
     };
     PgGrantState {
         database_exists: true,
+        inside_read: true,
         atoms: BTreeSet::new(),
         schemas: [
             ("public", "pg_database_owner"),
@@ -374,4 +375,15 @@ fn routines_match_by_name_or_signature() {
     assert!(routine_matches("touch(integer)", "touch", "touch(integer)"));
     assert!(!routine_matches("touch(text)", "touch", "app.touch(integer)"));
     assert!(!routine_matches("ouch(integer)", "touch", "app.touch(integer)"));
+}
+
+#[test]
+fn a_database_level_read_cannot_plan_inside_grants() {
+    let mut state = state();
+    state.inside_read = false;
+    let error = plan_grants(&declared(), &catalog(state)).unwrap_err();
+    assert!(
+        error.to_string().contains("database-level privileges only"),
+        "{error}"
+    );
 }
