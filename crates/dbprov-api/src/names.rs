@@ -3,59 +3,14 @@
 //! These are the limits that hold on every supported server version of each engine; the engines check again
 //! with the exact version they connected to (their `Capabilities`), so nothing here loosens a server rule.
 
-use dbprov_core::engine::{LengthUnit, NameLimit, NameLimits};
+use dbprov_core::engine::NameLimits;
 use dbprov_core::{EngineKind, Name, NameKind};
 
 use crate::error::{FieldError, FieldPath};
 
-const POSTGRES: NameLimits = NameLimits {
-    // NAMEDATALEN - 1: longer names are silently truncated by PostgreSQL, so they are rejected here.
-    database: NameLimit::bytes(63),
-    user: NameLimit::bytes(63),
-    role: NameLimit::bytes(63),
-    host: NameLimit::chars(255),
-    object: NameLimit::bytes(63),
-};
-
-const MYSQL: NameLimits = NameLimits {
-    database: NameLimit::mysql_identifier(64),
-    user: NameLimit::chars(32),
-    role: NameLimit::chars(32),
-    host: NameLimit::chars(255),
-    object: NameLimit::mysql_identifier(64),
-};
-
-const MARIADB: NameLimits = NameLimits {
-    user: NameLimit::chars(80),
-    role: NameLimit::chars(80),
-    ..MYSQL
-};
-
-/// A database is the file `<name>.sqlite3`: no path separators, and the file name within 255 bytes.
-const SQLITE_FILE: NameLimit = NameLimit {
-    max: 255 - ".sqlite3".len(),
-    unit: LengthUnit::Bytes,
-    no_trailing_space: false,
-    bmp_only: false,
-    forbidden: &['/', '\\'],
-};
-
-const SQLITE: NameLimits = NameLimits {
-    database: SQLITE_FILE,
-    user: NameLimit::bytes(0),
-    role: NameLimit::bytes(0),
-    host: NameLimit::bytes(0),
-    object: NameLimit::bytes(1024),
-};
-
 /// The name rules of an engine.
 pub fn name_limits(engine: EngineKind) -> NameLimits {
-    match engine {
-        EngineKind::Postgres => POSTGRES,
-        EngineKind::MySql => MYSQL,
-        EngineKind::MariaDb => MARIADB,
-        EngineKind::Sqlite => SQLITE,
-    }
+    dbprov_core::engine::default_name_limits(engine)
 }
 
 /// Validates a name: the rules every engine shares, then the engine's when it is known.

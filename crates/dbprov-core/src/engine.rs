@@ -221,6 +221,51 @@ impl NameLimits {
     }
 }
 
+/// Name rules that hold on every supported server version of each engine: what validation checks before a
+/// connection tells the exact version. Engines refine them once connected (MariaDB 10.11 accepts longer user
+/// names than 10.4, for instance); they never loosen a server's own rule.
+pub const fn default_name_limits(kind: EngineKind) -> NameLimits {
+    match kind {
+        // NAMEDATALEN - 1: PostgreSQL silently truncates longer names, so they are rejected instead.
+        EngineKind::Postgres => NameLimits {
+            database: NameLimit::bytes(63),
+            user: NameLimit::bytes(63),
+            role: NameLimit::bytes(63),
+            host: NameLimit::chars(255),
+            object: NameLimit::bytes(63),
+        },
+        // Grant tables store account names in CHAR columns of a 3-byte UTF-8 set: identifier rules apply.
+        EngineKind::MySql => NameLimits {
+            database: NameLimit::mysql_identifier(64),
+            user: NameLimit::mysql_identifier(32),
+            role: NameLimit::mysql_identifier(32),
+            host: NameLimit::mysql_identifier(60),
+            object: NameLimit::mysql_identifier(64),
+        },
+        EngineKind::MariaDb => NameLimits {
+            database: NameLimit::mysql_identifier(64),
+            user: NameLimit::mysql_identifier(80),
+            role: NameLimit::mysql_identifier(80),
+            host: NameLimit::mysql_identifier(60),
+            object: NameLimit::mysql_identifier(64),
+        },
+        // A database is the file `<name>.sqlite3`: no path separator, and the file name within 255 bytes.
+        EngineKind::Sqlite => NameLimits {
+            database: NameLimit {
+                max: 255 - ".sqlite3".len(),
+                unit: LengthUnit::Bytes,
+                no_trailing_space: false,
+                bmp_only: false,
+                forbidden: &['/'],
+            },
+            user: NameLimit::bytes(1024),
+            role: NameLimit::bytes(1024),
+            host: NameLimit::bytes(1024),
+            object: NameLimit::bytes(1024),
+        },
+    }
+}
+
 /// What an engine can do. Validation reads this to reject an impossible declaration before connecting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {

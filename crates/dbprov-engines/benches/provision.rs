@@ -154,18 +154,16 @@ async fn plan_all(engine: &dyn Engine, objects: &Objects) -> u32 {
 }
 
 async fn drop_all(engine: &dyn Engine, objects: &Objects) {
+    // Databases first: PostgreSQL refuses to drop a role that still holds privileges on one.
+    let catalog = engine.inspect(&request(objects)).await.expect("inspect for drop");
+    for database in &objects.databases {
+        let plan = engine.plan_drop_database(&database.name, &catalog).expect("plan drop database");
+        engine.apply(&plan).await.expect("drop database");
+    }
     let catalog = engine.inspect(&request(objects)).await.expect("inspect for drop");
     for user in &objects.users {
-        let plan = engine
-            .plan_drop_role(&user.name, &DropRoleOptions::default(), &catalog)
-            .expect("plan drop role");
+        let plan = engine.plan_drop_role(&user.name, &DropRoleOptions::default(), &catalog).expect("plan drop role");
         engine.apply(&plan).await.expect("drop role");
-    }
-    for database in &objects.databases {
-        let plan = engine
-            .plan_drop_database(&database.name, &catalog)
-            .expect("plan drop database");
-        engine.apply(&plan).await.expect("drop database");
     }
 }
 

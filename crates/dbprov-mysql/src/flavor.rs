@@ -3,6 +3,7 @@
 //! Every branch on the server flavour or version lives here, so the SQL builders and the planner ask a
 //! question ("does this server have `FAILED_LOGIN_ATTEMPTS`?") instead of comparing version numbers.
 
+use dbprov_core::engine::default_name_limits;
 use dbprov_core::model::MySqlPrivilege;
 use dbprov_core::{Capabilities, Dialect, EngineKind, MySqlStringMode, NameLimit, NameLimits};
 
@@ -156,9 +157,9 @@ pub fn capabilities(kind: EngineKind, version: (u32, u32, u32)) -> Capabilities 
     } else {
         60
     };
-    // Grant tables store names in CHAR columns (trailing spaces are lost) of a 3-byte UTF-8 character set
-    // (no characters outside the Basic Multilingual Plane): the identifier rules apply to accounts too.
-    let identifier = NameLimit::mysql_identifier(64);
+    // The version-independent rules (identifier rules for accounts too: grant tables store names in CHAR
+    // columns of a 3-byte UTF-8 set), refined below with this server's longer account names.
+    let base = default_name_limits(kind);
     Capabilities {
         engine: kind.display_name(),
         transactional_ddl: false,
@@ -186,11 +187,10 @@ pub fn capabilities(kind: EngineKind, version: (u32, u32, u32)) -> Capabilities 
         charset_collation: true,
         advisory_locks: true,
         name_limits: NameLimits {
-            database: identifier,
             user: NameLimit::mysql_identifier(user_chars),
             role: NameLimit::mysql_identifier(user_chars),
             host: NameLimit::mysql_identifier(host_chars),
-            object: identifier,
+            ..base
         },
     }
 }

@@ -16,16 +16,14 @@ mod plan;
 mod scram;
 mod sql;
 
-use dbprov_core::engine::{Capabilities, NameLimit, NameLimits};
+use dbprov_core::EngineKind;
+use dbprov_core::engine::{Capabilities, default_name_limits};
 
 pub use connect::connect_options;
 pub use engine::PgEngine;
 
 /// The engine's name in messages and `Capabilities::engine`.
 pub const ENGINE: &str = "PostgreSQL";
-
-/// `NAMEDATALEN - 1`: PostgreSQL truncates longer identifiers, so dbprov rejects them instead.
-const NAME_LIMIT: NameLimit = NameLimit::bytes(63);
 
 /// What PostgreSQL can do.
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -46,11 +44,6 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     mariadb_privileges: false,
     charset_collation: false,
     advisory_locks: true,
-    name_limits: NameLimits {
-        database: NAME_LIMIT,
-        user: NAME_LIMIT,
-        role: NAME_LIMIT,
-        host: NAME_LIMIT,
-        object: NAME_LIMIT,
-    },
+    // NAMEDATALEN - 1 bytes for every identifier: PostgreSQL truncates longer ones, so dbprov rejects them.
+    name_limits: default_name_limits(EngineKind::Postgres),
 };

@@ -5,29 +5,19 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dbprov_core::engine::{LengthUnit, parse_version_number};
+use dbprov_core::engine::parse_version_number;
 use dbprov_core::error::ConnectFailure;
 use dbprov_core::model::validate::validate_database;
 use dbprov_core::model::{Catalog, CatalogRequest, DatabaseSpec};
 use dbprov_core::{
-    ApplyReport, Capabilities, ConnectionSpec, Endpoint, Engine, EngineError, EngineKind, Name, NameLimit,
-    NameLimits, Plan, ServerInfo, StepAction,
+    ApplyReport, Capabilities, ConnectionSpec, Endpoint, Engine, EngineError, EngineKind, Name, Plan,
+    ServerInfo, StepAction,
 };
 use sqlx::SqlitePool;
 use tokio::sync::Mutex;
 
 use crate::connect::{database_file, open_memory, open_pool};
 use crate::{inspect, plan};
-
-/// SQLite databases are files: the name becomes `<name>.sqlite3`, so it may not contain `/` and must leave
-/// room for the suffix within the 255-byte file name limit.
-const DATABASE_FILE_NAME: NameLimit = NameLimit {
-    max: 247,
-    unit: LengthUnit::Bytes,
-    no_trailing_space: false,
-    bmp_only: false,
-    forbidden: &['/'],
-};
 
 pub const CAPABILITIES: Capabilities = Capabilities {
     engine: "SQLite",
@@ -47,13 +37,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     mariadb_privileges: false,
     charset_collation: false,
     advisory_locks: false,
-    name_limits: NameLimits {
-        database: DATABASE_FILE_NAME,
-        user: NameLimit::bytes(1024),
-        role: NameLimit::bytes(1024),
-        host: NameLimit::bytes(1024),
-        object: NameLimit::bytes(1024),
-    },
+    name_limits: dbprov_core::engine::default_name_limits(EngineKind::Sqlite),
 };
 
 /// A SQLite "instance": a directory of database files.
