@@ -1,0 +1,321 @@
+//! `dbprov plan` and `dbprov apply`: the same pipeline, planning only or applying.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use dbprov_api::Resource;
+use dbprov_core::model::GrantScope;
+use dbprov_reconcile::index::GrantIndex;
+use dbprov_reconcile::run::Phase;
+use dbprov_reconcile::{
+    Context, Failure, Mode, ObjectRef, Outcome, Prepared, prepare, reconcile_instance, run,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::ExitStatus;
+use crate::cli::{GlobalOptions, OutputFormat};
+use crate::host::{CliWorld, key_of};
+use crate::loader::{self, Document, ManifestProblem};
+use crate::output;
+use crate::record::{extra_of, hints_from, spec_hash, status_of};
+use crate::secret_files::{SecretDocument, SecretFiles, SecretMetadata};
+use crate::state::{ObjectRecord, StateStore};
+
+/// Failures that mean the manifests are wrong (not the servers): reported before anything runs.
+fn is_manifest_problem(failure: &Failure) -> bool {
+    matches!(
+        failure,
+        Failure::Invalid { .. }
+            | Failure::InstanceNotFound { .. }
+            | Failure::ReferenceNotFound { .. }
+            | Failure::SecretNotFound { .. }
+    )
+}
+
+pub async fn converge(
+    global: &GlobalOptions,
+    paths: &[PathBuf],
+    mode: Mode,
+    detailed_exitcode: bool,
+) -> anyhow::Result<ExitStatus> {
+    let mut documents = match loader::load(paths) {
+        Ok(documents) => documents,
+        Err(problems) => return Ok(report_problems(&problems)),
+    };
+    loader::dependency_order(&mut documents);
+    let state = StateStore::open(&global.state_dir).await?;
+    let world = Arc::new(CliWorld::new(
+        documents.iter().map(|d| d.loaded.clone()).collect(),
+        state.clone(),
+    ));
+    let ctx = Context::new(world.clone(), world.clone());
+
+    // Everything that can be checked without a server is checked before anything runs.
+    world.set_assume_ready(true);
+    let index = match GrantIndex::build(&ctx).await {
+        Ok(index) => index,
+        Err(failure) => {
+            return Ok(report_problems(&[ManifestProblem {
+                origin: None,
+                message: failure.to_string(),
+            }]));
+        }
+    };
+    let mut prepared: Vec<(usize, Result<Prepared, Failure>)> = Vec::new();
+    let mut problems = Vec::new();
+    let mut previous: BTreeMap<ObjectRef, Option<ObjectRecord>> = BTreeMap::new();
+    for (position, document) in documents.iter().enumerate() {
+        let resource = &document.loaded.resource;
+        let Some(object) = ObjectRef::of(resource) else {
+            continue;
+        };
+        let record = state.get(&key_of(&object)).await?;
+        previous.insert(object.clone(), record.clone());
+        if matches!(
+            resource,
+            Resource::DatabaseInstance(_) | Resource::ClusterDatabaseInstance(_)
+        ) {
+            continue;
+        }
+        let result = prepare(
+            &ctx,
+            resource,
+            &index,
+            hints_from(record.as_ref(), &document.value),
+        )
+        .await;
+        if let Err(failure) = &result
+            && is_manifest_problem(failure)
+        {
+            problems.push(ManifestProblem {
+                origin: Some(document.loaded.origin.clone()),
+                message: failure.to_string(),
+            });
+        }
+        prepared.push((position, result));
+    }
+    world.set_assume_ready(false);
+    if !problems.is_empty() {
+        return Ok(report_problems(&problems));
+    }
+
+    if mode == Mode::Apply {
+        keep_manifest_secrets(&state, &documents)?;
+    }
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let mut outcomes: BTreeMap<ObjectRef, Outcome> = BTreeMap::new();
+    for document in &documents {
+        let resource = &document.loaded.resource;
+        if !matches!(
+            resource,
+            Resource::DatabaseInstance(_) | Resource::ClusterDatabaseInstance(_)
+        ) {
+            continue;
+        }
+        let object = ObjectRef::of(resource).expect("instances are API kinds");
+        let outcome = reconcile_instance(&ctx, &object).await;
+        world.mark_ready(&object, outcome.is_ok());
+        outcomes.insert(object, outcome);
+    }
+
+    let mut ready = Vec::new();
+    for (position, result) in prepared {
+        let object =
+            ObjectRef::of(&documents[position].loaded.resource).expect("prepared objects are API kinds");
+        match result {
+            Ok(item) => ready.push(item),
+            Err(failure) => {
+                outcomes.insert(object.clone(), Outcome::new(object).failed(failure));
+            }
+        }
+    }
+    let of_kind = |kind: dbprov_api::Kind| {
+        ready
+            .iter()
+            .filter(|item| item.object.kind == kind)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    run(&ctx, &ready, Phase::Databases, mode, &mut outcomes).await;
+    run(
+        &ctx,
+        &of_kind(dbprov_api::Kind::DatabaseRole),
+        Phase::Roles,
+        mode,
+        &mut outcomes,
+    )
+    .await;
+    run(
+        &ctx,
+        &of_kind(dbprov_api::Kind::DatabaseUser),
+        Phase::Roles,
+        mode,
+        &mut outcomes,
+    )
+    .await;
+    run(&ctx, &ready, Phase::Grants, mode, &mut outcomes).await;
+    ctx.engines.close_all().await;
+
+    if mode == Mode::Apply {
+        for document in &documents {
+            let Some(object) = ObjectRef::of(&document.loaded.resource) else {
+                continue;
+            };
+            let Some(outcome) = outcomes.get(&object) else {
+                continue;
+            };
+            let prepared = ready.iter().find(|item| item.object == object);
+            record(
+                &state,
+                document,
+                &object,
+                outcome,
+                previous.get(&object).cloned().flatten(),
+                prepared,
+                &now,
+            )
+            .await?;
+        }
+    }
+    state.close().await;
+
+    let ordered: Vec<&Outcome> = documents
+        .iter()
+        .filter_map(|document| ObjectRef::of(&document.loaded.resource))
+        .filter_map(|object| outcomes.get(&object))
+        .collect();
+    match global.output {
+        Some(OutputFormat::Json) => output::print_json(&ordered, mode),
+        Some(OutputFormat::Yaml) => output::print_yaml(&ordered, mode),
+        _ => output::print_human(&ordered, mode),
+    }
+    let failed = ordered.iter().any(|outcome| !outcome.is_ok());
+    let pending = ordered
+        .iter()
+        .any(|outcome| outcome.has_changes() || !outcome.drift_left.is_empty());
+    Ok(if failed {
+        ExitStatus::Failure
+    } else if detailed_exitcode && pending {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+fn report_problems(problems: &[ManifestProblem]) -> ExitStatus {
+    for problem in problems {
+        eprintln!("dbprov: error: {problem}");
+    }
+    eprintln!(
+        "dbprov: {} problem(s) in the manifests; nothing was changed",
+        problems.len()
+    );
+    ExitStatus::Failure
+}
+
+/// Secrets given in manifests (admin credentials, existing passwords) are kept, private to the user, in the
+/// state directory: deleting an object later must not depend on the manifest that carried them.
+fn keep_manifest_secrets(state: &StateStore, documents: &[Document]) -> anyhow::Result<()> {
+    let files = SecretFiles::new(state.dir());
+    for document in documents {
+        let Resource::Secret(secret) = &document.loaded.resource else {
+            continue;
+        };
+        let Some(name) = secret.metadata.name.clone() else {
+            continue;
+        };
+        let namespace = secret
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        let mut values = BTreeMap::new();
+        for key in secret
+            .data
+            .iter()
+            .flat_map(|d| d.keys())
+            .chain(secret.string_data.iter().flat_map(|d| d.keys()))
+        {
+            if let Some(value) = dbprov_api::document::secret_value(secret, key) {
+                values.insert(key.clone(), value);
+            }
+        }
+        let metadata = SecretMetadata {
+            name,
+            namespace: Some(namespace.clone()),
+            labels: secret.metadata.labels.clone().unwrap_or_default(),
+            annotations: Default::default(),
+        };
+        let secret_type = secret.type_.clone().unwrap_or_else(|| "Opaque".to_owned());
+        files.write(&namespace, &SecretDocument::new(metadata, &secret_type, &values))?;
+    }
+    Ok(())
+}
+
+async fn record(
+    state: &StateStore,
+    document: &Document,
+    object: &ObjectRef,
+    outcome: &Outcome,
+    previous: Option<ObjectRecord>,
+    prepared: Option<&Prepared>,
+    now: &Time,
+) -> anyhow::Result<()> {
+    let previous_status = previous
+        .as_ref()
+        .map(|record| record.status.clone())
+        .unwrap_or_default();
+    let status = status_of(object.kind, &previous_status, outcome, now);
+    // The declaration counts as applied when the reconcile succeeded; drift left in place under `detect`
+    // does not make it pending again.
+    let applied_spec_hash = if outcome.is_ok() {
+        Some(spec_hash(&document.value))
+    } else {
+        previous
+            .as_ref()
+            .and_then(|record| record.applied_spec_hash.clone())
+    };
+    let scopes: Vec<GrantScope> = prepared
+        .map(|item| {
+            item.grants
+                .iter()
+                .filter(|grant| grant.is_database_level_only())
+                .map(|grant| GrantScope {
+                    grantee: grant.grantee.clone(),
+                    database: grant.database.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    // `kubectl get` shows an AGE: the object's first apply stands in for the API server's creation time.
+    let mut manifest = document.value.clone();
+    let created_at = previous
+        .as_ref()
+        .and_then(|record| {
+            record.manifest["metadata"]["creationTimestamp"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| now.0.to_string());
+    manifest["metadata"]["creationTimestamp"] = serde_json::Value::from(created_at);
+    let record = ObjectRecord {
+        key: key_of(object),
+        manifest,
+        status,
+        applied_spec_hash,
+        created: previous.as_ref().is_some_and(|record| record.created) || outcome.created,
+        last_sql: if outcome.executed.is_empty() {
+            previous
+                .as_ref()
+                .map(|record| record.last_sql.clone())
+                .unwrap_or_default()
+        } else {
+            outcome.executed.clone()
+        },
+        extra: extra_of(previous.as_ref(), outcome, &scopes),
+        updated_at: chrono::Utc::now(),
+    };
+    state.put(&record).await?;
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! One module per subcommand.
+
+pub mod converge;
+pub mod delete;
+pub mod get;
