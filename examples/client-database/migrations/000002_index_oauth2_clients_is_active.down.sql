@@ -1,0 +1,1 @@
+DROP INDEX idx_oauth2_clients_is_active ON oauth2_clients;
