@@ -88,13 +88,15 @@ impl Kind {
         }
     }
 
-    /// Apply order: instances 0, databases 1, roles 2, users 3, grants 4 (deletion runs in reverse).
+    /// Apply order: instances 0, roles 1, users 2, databases 3, grants 4 (deletion runs in reverse). Users come
+    /// before databases because a database's `owner` must exist when it is created; grants come last because
+    /// they need both.
     pub fn dependency_order(self) -> u8 {
         match self {
             Kind::DatabaseInstance | Kind::ClusterDatabaseInstance => 0,
-            Kind::Database => 1,
-            Kind::DatabaseRole => 2,
-            Kind::DatabaseUser => 3,
+            Kind::DatabaseRole => 1,
+            Kind::DatabaseUser => 2,
+            Kind::Database => 3,
             Kind::DatabaseGrant => 4,
         }
     }
@@ -169,7 +171,7 @@ mod tests {
     }
 
     #[test]
-    fn dependency_order_is_instances_databases_roles_users_grants() {
+    fn dependency_order_is_instances_roles_users_databases_grants() {
         let mut kinds = Kind::ALL.to_vec();
         kinds.sort_by_key(|kind| kind.dependency_order());
         assert_eq!(
@@ -177,9 +179,9 @@ mod tests {
             [
                 Kind::DatabaseInstance,
                 Kind::ClusterDatabaseInstance,
-                Kind::Database,
                 Kind::DatabaseRole,
                 Kind::DatabaseUser,
+                Kind::Database,
                 Kind::DatabaseGrant
             ]
         );

@@ -116,7 +116,11 @@ pub async fn resolve_password(
                     (password, true)
                 }
             };
-            let data = render(user, instance, &password, managed.template.as_ref())?;
+            let mut data = render(user, instance, &password, managed.template.as_ref())?;
+            // The `password` key is where the next reconcile finds the password: without it a template that
+            // renders other keys only would make every reconcile generate (and rotate to) a new one.
+            data.entry("password".to_owned())
+                .or_insert_with(|| password.clone());
             let mut labels = default_secret_labels(&user_name);
             labels.extend(managed.labels.clone());
             let object = SecretObject {

@@ -20,17 +20,17 @@ pub enum Mode {
     Apply,
 }
 
-/// The order objects converge in: databases exist before users are granted privileges in them, roles exist
-/// before grants name them.
+/// The order objects converge in: roles and users exist before a database names one as its owner, and
+/// grants come last because they need both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
-    Databases,
     Roles,
+    Databases,
     Grants,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 3] = [Phase::Databases, Phase::Roles, Phase::Grants];
+    pub const ALL: [Phase; 3] = [Phase::Roles, Phase::Databases, Phase::Grants];
 }
 
 /// Runs one phase for every prepared object, recording into `outcomes` (one per object, created on first use).
@@ -204,6 +204,12 @@ async fn converge(
     outcome: &mut Outcome,
 ) -> Result<bool, Failure> {
     let decision = decide(exists, item.hints.spec_changed, item.drift_mode);
+    let mut plan = plan;
+    if !exists || item.hints.spec_changed {
+        // Differences caused by a new or changed declaration are the change itself, not drift; only what
+        // cannot be corrected (an encoding, a locale) is still worth reporting.
+        plan.drift.retain(|drift| !drift.correctable);
+    }
     let drift = plan.drift.clone();
     let has_steps = !plan.steps.is_empty();
     let mut applied = false;

@@ -107,9 +107,10 @@ fn pg_user_options(config: &PostgresUserConfig) -> PgRoleOptions {
 fn mysql_account_options(config: &MySqlUserConfig, engine: EngineKind) -> MySqlAccountOptions {
     let unsigned = |value: i32| u32::try_from(value).unwrap_or(0);
     let small = |value: i32| u16::try_from(value).unwrap_or(0);
-    // MariaDB has no FAILED_LOGIN_ATTEMPTS / PASSWORD_LOCK_TIME: 0 (the default) means "not managed" there;
-    // validation already rejected any other value.
-    let mysql8 = engine == EngineKind::MySql;
+    // 0 (the default) means "not managed": MariaDB has no FAILED_LOGIN_ATTEMPTS / PASSWORD_LOCK_TIME (validation
+    // rejects other values there), and an instance declared `mysql` may turn out to be MariaDB, which is only
+    // known once connected.
+    let _ = engine;
     MySqlAccountOptions {
         hosts: config.allowed_hosts.clone(),
         auth_plugin: config.auth_plugin.map(|plugin| plugin.as_str().to_owned()),
@@ -125,9 +126,9 @@ fn mysql_account_options(config: &MySqlUserConfig, engine: EngineKind) -> MySqlA
         max_connections_per_hour: Some(unsigned(config.max_connections_per_hour)),
         max_user_connections: Some(unsigned(config.max_user_connections)),
         account_locked: Some(config.account_locked),
-        failed_login_attempts: (mysql8 || config.failed_login_attempts != 0)
+        failed_login_attempts: (config.failed_login_attempts != 0)
             .then(|| small(config.failed_login_attempts)),
-        password_lock_time: (mysql8 || config.password_lock_time != 0)
+        password_lock_time: (config.password_lock_time != 0)
             .then(|| PasswordLockTime::Days(small(config.password_lock_time))),
         roles: None,
     }

@@ -810,7 +810,16 @@ spec:
     assert_eq!(role.mysql.failed_login_attempts, None, "MariaDB: not managed");
     assert_eq!(role.mysql.roles, Some(BTreeSet::from([name("reader")])));
     let role = convert::user(object, EngineKind::MySql).expect("converts");
-    assert_eq!(role.mysql.password_lock_time, Some(PasswordLockTime::Days(0)));
+    assert_eq!(
+        role.mysql.password_lock_time, None,
+        "0 is not managed, whatever the flavour"
+    );
+    let locked = yaml.replace("accountLocked: false", "passwordLockTime: 2");
+    let Resource::DatabaseUser(object) = &resource(&locked) else {
+        panic!("not a user")
+    };
+    let role = convert::user(object, EngineKind::MySql).expect("converts");
+    assert_eq!(role.mysql.password_lock_time, Some(PasswordLockTime::Days(2)));
     let errors = engine_errors_of(
         &yaml.replace("accountLocked: false", "failedLoginAttempts: 3"),
         EngineKind::MariaDb,

@@ -137,23 +137,13 @@ pub async fn converge(
             .cloned()
             .collect::<Vec<_>>()
     };
+    // Roles, then users (a user may be a member of a role), then databases (an owner must exist), then every
+    // grant (they need the grantee and the database).
+    let roles = of_kind(dbprov_api::Kind::DatabaseRole);
+    let users = of_kind(dbprov_api::Kind::DatabaseUser);
+    run(&ctx, &roles, Phase::Roles, mode, &mut outcomes).await;
+    run(&ctx, &users, Phase::Roles, mode, &mut outcomes).await;
     run(&ctx, &ready, Phase::Databases, mode, &mut outcomes).await;
-    run(
-        &ctx,
-        &of_kind(dbprov_api::Kind::DatabaseRole),
-        Phase::Roles,
-        mode,
-        &mut outcomes,
-    )
-    .await;
-    run(
-        &ctx,
-        &of_kind(dbprov_api::Kind::DatabaseUser),
-        Phase::Roles,
-        mode,
-        &mut outcomes,
-    )
-    .await;
     run(&ctx, &ready, Phase::Grants, mode, &mut outcomes).await;
     ctx.engines.close_all().await;
 
