@@ -76,6 +76,15 @@ pub async fn converge(
             resource,
             Resource::DatabaseInstance(_) | Resource::ClusterDatabaseInstance(_)
         ) {
+            // The instance's own Secrets are checked here, so a missing one is reported against the instance.
+            if let Err(failure) = dbprov_reconcile::resolve_instance(&ctx, &object, false).await
+                && is_manifest_problem(&failure)
+            {
+                problems.push(ManifestProblem {
+                    origin: Some(document.loaded.origin.clone()),
+                    message: failure.to_string(),
+                });
+            }
             continue;
         }
         let result = prepare(
