@@ -55,6 +55,7 @@ pub fn hints_from(record: Option<&ObjectRecord>, manifest: &serde_json::Value) -
     let Some(record) = record else {
         return Hints {
             spec_changed: true,
+            first_apply: true,
             ..Hints::default()
         };
     };
@@ -75,6 +76,7 @@ pub fn hints_from(record: Option<&ObjectRecord>, manifest: &serde_json::Value) -
         spec_changed: record.applied_spec_hash.as_deref() != Some(spec_hash(manifest).as_str()),
         password_fingerprint: record.extra["passwordFingerprint"].as_str().map(str::to_owned),
         database_level_scopes,
+        first_apply: false,
     }
 }
 

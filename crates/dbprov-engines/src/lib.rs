@@ -3,6 +3,9 @@
 
 use dbprov_core::{Capabilities, ConnectionSpec, Engine, EngineError, EngineKind};
 
+#[cfg(feature = "bench")]
+pub mod workload;
+
 /// Connects to an instance of `kind`. For `mysql` and `mariadb` the server's own flavour wins (a `mysql`
 /// instance that turns out to be MariaDB is handled as MariaDB, and `Engine::server()` says so).
 pub async fn connect(kind: EngineKind, spec: &ConnectionSpec) -> Result<Box<dyn Engine>, EngineError> {

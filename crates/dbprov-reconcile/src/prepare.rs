@@ -28,6 +28,10 @@ pub struct Hints {
     /// Grant scopes that only managed database-level privileges when last applied: together with a current
     /// declaration of the same shape they are inspected without connecting into the database.
     pub database_level_scopes: BTreeSet<GrantScope>,
+    /// The object was never applied before. A declaration that only manages privileges on a database itself
+    /// scopes itself to that level, so nothing inside the database needs reading (and nothing there can have
+    /// been declared by this object before).
+    pub first_apply: bool,
 }
 
 /// A user or role to converge.

@@ -65,7 +65,10 @@ pub async fn run(
         };
         let request = request(&group, phase);
         let catalog = match engine.inspect(&request).await {
-            Ok(catalog) => catalog,
+            Ok(catalog) => {
+                tracing::debug!(instance = %key, phase = ?phase, objects = group.len(), queries = catalog.queries, "read the catalog");
+                catalog
+            }
             Err(error) => {
                 if error.category().as_str() == "ConnectionFailed" {
                     ctx.engines.forget(&key).await;
@@ -133,7 +136,7 @@ fn request(group: &[&Prepared], phase: Phase) -> CatalogRequest {
                         database: grant.database.clone(),
                     };
                     request = if grant.is_database_level_only()
-                        && item.hints.database_level_scopes.contains(&scope)
+                        && (item.hints.first_apply || item.hints.database_level_scopes.contains(&scope))
                     {
                         request.grant_database_level(scope.grantee, scope.database)
                     } else {
