@@ -5,7 +5,8 @@ use kube::CustomResourceExt;
 
 use crate::kind::Kind;
 use crate::v1alpha1::{
-    ClusterDatabaseInstance, Database, DatabaseGrant, DatabaseInstance, DatabaseRole, DatabaseUser,
+    ClusterDatabaseInstance, Database, DatabaseGrant, DatabaseInstance, DatabaseMigration, DatabaseRole,
+    DatabaseUser,
 };
 
 /// The header of [`crds_yaml`].
@@ -21,6 +22,7 @@ pub fn crd(kind: Kind) -> CustomResourceDefinition {
         Kind::DatabaseRole => DatabaseRole::crd(),
         Kind::DatabaseUser => DatabaseUser::crd(),
         Kind::DatabaseGrant => DatabaseGrant::crd(),
+        Kind::DatabaseMigration => DatabaseMigration::crd(),
     }
 }
 
@@ -139,11 +141,11 @@ mod tests {
     }
 
     #[test]
-    fn yaml_is_a_stream_of_six_crds_with_a_header() {
+    fn yaml_is_a_stream_of_every_crd_with_a_header() {
         let yaml = crds_yaml();
         assert!(yaml.starts_with(CRDS_YAML_HEADER));
         let documents = parse_yaml(&yaml).expect("valid YAML");
-        assert_eq!(documents.len(), 6);
+        assert_eq!(documents.len(), Kind::ALL.len());
         for (document, kind) in documents.iter().zip(Kind::ALL) {
             assert_eq!(document["kind"], "CustomResourceDefinition");
             assert_eq!(document["spec"]["names"]["kind"], kind.as_str());

@@ -8,8 +8,8 @@ use serde_json::Value;
 use crate::error::{FieldError, FieldErrorKind};
 use crate::kind::Kind;
 use crate::v1alpha1::{
-    API_VERSION, ClusterDatabaseInstance, Database, DatabaseGrant, DatabaseInstance, DatabaseRole,
-    DatabaseUser, GROUP,
+    API_VERSION, ClusterDatabaseInstance, Database, DatabaseGrant, DatabaseInstance, DatabaseMigration,
+    DatabaseRole, DatabaseUser, GROUP,
 };
 
 /// One object of a manifest.
@@ -27,6 +27,8 @@ pub enum Resource {
     DatabaseUser(Box<DatabaseUser>),
     /// A `DatabaseGrant`.
     DatabaseGrant(Box<DatabaseGrant>),
+    /// A `DatabaseMigration`.
+    DatabaseMigration(Box<DatabaseMigration>),
     /// A core `v1` Secret (admin credentials, existing passwords, TLS material).
     Secret(Box<Secret>),
 }
@@ -41,6 +43,7 @@ impl Resource {
             Resource::DatabaseRole(_) => Kind::DatabaseRole,
             Resource::DatabaseUser(_) => Kind::DatabaseUser,
             Resource::DatabaseGrant(_) => Kind::DatabaseGrant,
+            Resource::DatabaseMigration(_) => Kind::DatabaseMigration,
             Resource::Secret(_) => return None,
         })
     }
@@ -59,6 +62,7 @@ impl Resource {
             Resource::DatabaseRole(object) => &object.metadata,
             Resource::DatabaseUser(object) => &object.metadata,
             Resource::DatabaseGrant(object) => &object.metadata,
+            Resource::DatabaseMigration(object) => &object.metadata,
             Resource::Secret(object) => &object.metadata,
         }
     }
@@ -189,6 +193,7 @@ pub fn parse_document(value: Value) -> Result<Resource, FieldError> {
         Kind::DatabaseRole => Resource::DatabaseRole(Box::new(deserialize(value)?)),
         Kind::DatabaseUser => Resource::DatabaseUser(Box::new(deserialize(value)?)),
         Kind::DatabaseGrant => Resource::DatabaseGrant(Box::new(deserialize(value)?)),
+        Kind::DatabaseMigration => Resource::DatabaseMigration(Box::new(deserialize(value)?)),
     })
 }
 

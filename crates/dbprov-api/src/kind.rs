@@ -26,17 +26,20 @@ pub enum Kind {
     DatabaseUser,
     /// Privileges and memberships of a user or role.
     DatabaseGrant,
+    /// Schema migrations applied to a database.
+    DatabaseMigration,
 }
 
 impl Kind {
     /// Every kind, in dependency order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::DatabaseInstance,
         Kind::ClusterDatabaseInstance,
         Kind::Database,
         Kind::DatabaseRole,
         Kind::DatabaseUser,
         Kind::DatabaseGrant,
+        Kind::DatabaseMigration,
     ];
 
     /// The `kind` field value.
@@ -48,6 +51,7 @@ impl Kind {
             Kind::DatabaseRole => "DatabaseRole",
             Kind::DatabaseUser => "DatabaseUser",
             Kind::DatabaseGrant => "DatabaseGrant",
+            Kind::DatabaseMigration => "DatabaseMigration",
         }
     }
 
@@ -65,6 +69,7 @@ impl Kind {
             Kind::DatabaseRole => "databaseroles",
             Kind::DatabaseUser => "databaseusers",
             Kind::DatabaseGrant => "databasegrants",
+            Kind::DatabaseMigration => "databasemigrations",
         }
     }
 
@@ -77,6 +82,7 @@ impl Kind {
             Kind::DatabaseRole => &["dbr"],
             Kind::DatabaseUser => &["dbu"],
             Kind::DatabaseGrant => &["dbg"],
+            Kind::DatabaseMigration => &["dbm"],
         }
     }
 
@@ -98,6 +104,7 @@ impl Kind {
             Kind::DatabaseUser => 2,
             Kind::Database => 3,
             Kind::DatabaseGrant => 4,
+            Kind::DatabaseMigration => 5,
         }
     }
 
@@ -182,7 +189,8 @@ mod tests {
                 Kind::DatabaseRole,
                 Kind::DatabaseUser,
                 Kind::Database,
-                Kind::DatabaseGrant
+                Kind::DatabaseGrant,
+                Kind::DatabaseMigration
             ]
         );
         assert_eq!(Kind::ClusterDatabaseInstance.scope(), Scope::Cluster);

@@ -14,7 +14,11 @@ use dbprov_engines::workload::{apply_all, drop_all, objects, password};
 use dbprov_testkit::{MariaDbServer, PgServer, ServerAddress};
 
 fn manifests(kind: EngineKind, server: &ServerAddress, count: usize, dir: &Path) {
-    let engine = if kind == EngineKind::Postgres { "postgres" } else { "mariadb" };
+    let engine = if kind == EngineKind::Postgres {
+        "postgres"
+    } else {
+        "mariadb"
+    };
     let mut text = format!(
         "apiVersion: v1\nkind: Secret\nmetadata: {{name: admin}}\nstringData: {{username: {}, password: \"{}\"}}\n---\n\
          apiVersion: dbops.dbprovision.io/v1alpha1\nkind: DatabaseInstance\nmetadata: {{name: bench}}\nspec:\n  engine: {engine}\n  \
@@ -23,11 +27,17 @@ fn manifests(kind: EngineKind, server: &ServerAddress, count: usize, dir: &Path)
         server.admin_password,
         server.host,
         server.port,
-        if kind == EngineKind::Postgres { "postgres" } else { "mysql" },
+        if kind == EngineKind::Postgres {
+            "postgres"
+        } else {
+            "mysql"
+        },
     );
     for index in 0..count {
         let privileges = if kind == EngineKind::Postgres {
-            format!("  postgres:\n    grants:\n      - database: bench_db_{index:04}\n        privileges: [CONNECT, CREATE, TEMPORARY]\n")
+            format!(
+                "  postgres:\n    grants:\n      - database: bench_db_{index:04}\n        privileges: [CONNECT, CREATE, TEMPORARY]\n"
+            )
         } else {
             format!(
                 "  mysql:\n    grants:\n      - level: database\n        database: bench_db_{index:04}\n        privileges: [SELECT, INSERT, UPDATE, DELETE]\n"
@@ -58,7 +68,12 @@ fn dbprov(dir: &Path, args: &[&str]) -> (Duration, String) {
         .output()
         .expect("run dbprov");
     let elapsed = started.elapsed();
-    assert!(output.status.success(), "dbprov {args:?} failed:\n{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "dbprov {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     (elapsed, String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
@@ -78,10 +93,24 @@ struct Row {
     plan_queries: u64,
 }
 
-fn measure(runtime: &tokio::runtime::Runtime, kind: EngineKind, server: &ServerAddress, count: usize, rounds: usize) -> Row {
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    kind: EngineKind,
+    server: &ServerAddress,
+    count: usize,
+    rounds: usize,
+) -> Row {
     let workload = objects(kind, count);
-    let engine = runtime.block_on(dbprov_engines::connect(kind, &server.admin_connection())).expect("connect");
-    let mut row = Row { engine: kind.display_name(), engine_apply: Duration::MAX, cli_apply: Duration::MAX, cli_plan: Duration::MAX, plan_queries: 0 };
+    let engine = runtime
+        .block_on(dbprov_engines::connect(kind, &server.admin_connection()))
+        .expect("connect");
+    let mut row = Row {
+        engine: kind.display_name(),
+        engine_apply: Duration::MAX,
+        cli_apply: Duration::MAX,
+        cli_plan: Duration::MAX,
+        plan_queries: 0,
+    };
     for _ in 0..rounds {
         let started = Instant::now();
         runtime.block_on(apply_all(engine.as_ref(), &workload));
@@ -102,8 +131,14 @@ fn measure(runtime: &tokio::runtime::Runtime, kind: EngineKind, server: &ServerA
 }
 
 fn main() {
-    let count: usize = std::env::var("DBPROV_BENCH_N").ok().and_then(|n| n.parse().ok()).unwrap_or(200);
-    let rounds: usize = std::env::var("DBPROV_BENCH_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(2);
+    let count: usize = std::env::var("DBPROV_BENCH_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200);
+    let rounds: usize = std::env::var("DBPROV_BENCH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let postgres = PgServer::start();
     let mariadb = MariaDbServer::start();
@@ -111,8 +146,13 @@ fn main() {
         measure(&runtime, EngineKind::Postgres, postgres.address(), count, rounds),
         measure(&runtime, EngineKind::MariaDb, mariadb.address(), count, rounds),
     ];
-    println!("\ndbprov apply of {count} databases + users + grants from manifests (best of {rounds} rounds)\n");
-    println!("{:<11} {:>13} {:>11} {:>9} {:>16} {:>13}", "engine", "engine-level", "CLI apply", "overhead", "CLI no-change", "plan queries");
+    println!(
+        "\ndbprov apply of {count} databases + users + grants from manifests (best of {rounds} rounds)\n"
+    );
+    println!(
+        "{:<11} {:>13} {:>11} {:>9} {:>16} {:>13}",
+        "engine", "engine-level", "CLI apply", "overhead", "CLI no-change", "plan queries"
+    );
     for row in rows {
         println!(
             "{:<11} {:>12.2}s {:>10.2}s {:>8.1}% {:>15.3}s {:>13}",

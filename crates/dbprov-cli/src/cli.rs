@@ -92,8 +92,12 @@ pub enum Command {
         #[arg(short, long, default_value = "default")]
         namespace: String,
     },
+    /// Run golang-migrate-compatible schema migrations (`up`, `down`, `goto`, `force`, `version`, `create`).
+    Migrate(crate::commands::migrate::MigrateArgs),
     /// Print the CustomResourceDefinitions (for `kubectl apply -f -`).
     Crds,
+    /// Print the operator's complete manifest set (CRDs, RBAC, Deployment, Service) for `kubectl apply -f -`.
+    Install(dbprov_install::InstallArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

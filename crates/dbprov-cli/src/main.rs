@@ -98,8 +98,13 @@ fn main() -> ExitCode {
                 name,
                 namespace,
             } => commands::delete::delete(global, files, kind.as_deref(), name.as_deref(), namespace).await,
+            Command::Migrate(args) => commands::migrate::migrate(args).await,
             Command::Crds => {
                 print!("{}", dbprov_api::crds_yaml());
+                Ok(ExitStatus::Success)
+            }
+            Command::Install(args) => {
+                print!("{}", dbprov_install::render(args)?);
                 Ok(ExitStatus::Success)
             }
             Command::Completions { shell } => {

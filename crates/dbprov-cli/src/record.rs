@@ -3,10 +3,12 @@
 
 use dbprov_api::Kind;
 use dbprov_api::v1alpha1::{
-    DatabaseGrantStatus, DatabaseInstanceStatus, DatabaseRoleStatus, DatabaseStatus, DatabaseUserStatus,
+    DatabaseGrantStatus, DatabaseInstanceStatus, DatabaseMigrationStatus, DatabaseRoleStatus, DatabaseStatus,
+    DatabaseUserStatus,
 };
 use dbprov_core::model::GrantScope;
 use dbprov_reconcile::Outcome;
+use dbprov_reconcile::migration::MigrationState;
 use dbprov_reconcile::prepare::Hints;
 use dbprov_reconcile::status;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -30,11 +32,13 @@ fn update<S: Default + Serialize + DeserializeOwned>(
     serde_json::to_value(typed).unwrap_or_default()
 }
 
-/// The new status of an object, from its previous status and the outcome.
+/// The new status of an object, from its previous status and the outcome (and, for migrations, what the
+/// migration found).
 pub fn status_of(
     kind: Kind,
     previous: &serde_json::Value,
     outcome: &Outcome,
+    migration: Option<&MigrationState>,
     now: &Time,
 ) -> serde_json::Value {
     match kind {
@@ -47,6 +51,15 @@ pub fn status_of(
         Kind::DatabaseGrant => {
             update::<DatabaseGrantStatus>(previous, |s| status::grant(s, outcome, None, now))
         }
+        Kind::DatabaseMigration => update::<DatabaseMigrationStatus>(previous, |s| {
+            status::migration(
+                s,
+                outcome,
+                migration.unwrap_or(&MigrationState::default()),
+                None,
+                now,
+            )
+        }),
     }
 }
 

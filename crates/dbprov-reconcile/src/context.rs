@@ -89,6 +89,18 @@ pub trait ObjectSource: Send + Sync {
     /// Whether an instance is Ready (its last reconcile connected). The CLI answers for the instances it
     /// reconciled in this run or before; the operator reads the instance's `Ready` condition.
     async fn instance_ready(&self, instance: &ObjectRef) -> Result<bool, SourceError>;
+
+    /// The data of a ConfigMap (migration sources in a cluster). Hosts without ConfigMaps say so.
+    async fn config_map(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, SourceError> {
+        let _ = (namespace, name);
+        Err(SourceError::new(
+            "ConfigMaps are only available in a cluster (use source.directory or source.inline)",
+        ))
+    }
 }
 
 /// A Secret as stored.

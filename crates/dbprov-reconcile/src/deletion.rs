@@ -281,7 +281,8 @@ async fn drop_server_object(
             }
             Ok(())
         }
-        Resource::Secret(_) => Ok(()),
+        // Deleting a migration object never rolls the schema back.
+        Resource::DatabaseMigration(_) | Resource::Secret(_) => Ok(()),
     }
 }
 

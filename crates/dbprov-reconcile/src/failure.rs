@@ -53,6 +53,14 @@ pub enum Failure {
     #[error("{}", error_chain(.error))]
     Source { error: SourceError },
 
+    /// A migration could not run (or failed halfway: the database is then dirty).
+    #[error("{message}")]
+    Migration {
+        reason: &'static str,
+        message: String,
+        transient: bool,
+    },
+
     #[error(
         "deletion is blocked by {field}; set it to false (or annotate dbops.dbprovision.io/force-delete: \"true\") to delete"
     )]
@@ -87,6 +95,7 @@ impl Failure {
             Failure::WriteSecret { .. } => "SecretWriteFailed",
             Failure::Source { .. } => "ReadFailed",
             Failure::DeletionProtected { .. } => "DeletionProtected",
+            Failure::Migration { reason, .. } => reason,
         }
     }
 
@@ -98,6 +107,7 @@ impl Failure {
             | Failure::InstanceNotReady { .. }
             | Failure::ReferenceNotFound { .. } => Some(INSTANCE_WAIT),
             Failure::Engine { error } if !error.category().is_transient() => None,
+            Failure::Migration { transient: false, .. } => None,
             _ => Some(RETRY_WAIT),
         }
     }

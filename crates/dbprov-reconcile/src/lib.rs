@@ -16,6 +16,7 @@ pub mod engines;
 pub mod failure;
 pub mod index;
 pub mod instance;
+pub mod migration;
 pub mod outcome;
 pub mod password;
 pub mod prepare;

@@ -72,6 +72,9 @@ pub enum Info {
         engine: EngineKind,
         name: String,
     },
+    Migration {
+        engine: EngineKind,
+    },
     Grant {
         engine: EngineKind,
         grantee: String,

@@ -3,9 +3,9 @@
 
 use dbprov_api::conditions::{ConditionStatus, ConditionType, derive_phase, is_true, reason, set_condition};
 use dbprov_api::v1alpha1::{
-    AppliedGrantsInfo, DatabaseGrantStatus, DatabaseInfo, DatabaseInstanceStatus, DatabaseRoleStatus,
-    DatabaseStatus, DatabaseUserStatus, DriftDiff, DriftStatus, ExtensionInfo, MySqlDatabaseStatus,
-    ObjectStatus, PostgresDatabaseStatus, RoleInfo, SecretInfo, UserInfo,
+    AppliedGrantsInfo, DatabaseGrantStatus, DatabaseInfo, DatabaseInstanceStatus, DatabaseMigrationStatus,
+    DatabaseRoleStatus, DatabaseStatus, DatabaseUserStatus, DriftDiff, DriftStatus, ExtensionInfo,
+    MySqlDatabaseStatus, ObjectStatus, PostgresDatabaseStatus, RoleInfo, SecretInfo, UserInfo,
 };
 use dbprov_core::EngineKind;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -248,5 +248,34 @@ pub fn grant(status: &mut DatabaseGrantStatus, outcome: &Outcome, generation: Op
             direct_grants: *direct_grants,
             default_privileges: *default_privileges,
         });
+    }
+}
+
+pub fn migration(
+    status: &mut DatabaseMigrationStatus,
+    outcome: &Outcome,
+    state: &crate::migration::MigrationState,
+    generation: Option<i64>,
+    now: &Time,
+) {
+    common(status, outcome, generation, now);
+    status.last_reconcile_time = Some(now.clone());
+    if let Info::Migration { engine } = &outcome.info {
+        status.engine = engine_name(*engine);
+    }
+    status.current_version = state.current_version;
+    status.dirty = state.dirty;
+    status.applied = state.applied.clone();
+    status.last_error = outcome.failure.as_ref().map(ToString::to_string);
+    if !state.mismatches.is_empty() {
+        set_condition(
+            status.conditions_mut(),
+            ConditionType::Synced,
+            ConditionStatus::False,
+            "ChecksumMismatch",
+            state.mismatches.join("; "),
+            generation,
+            now.clone(),
+        );
     }
 }

@@ -90,6 +90,12 @@ pub fn deletion_settings(resource: &Resource) -> Result<DeletionSettings, FieldE
             protected: object.spec.deletion_protection,
             protection_source: "spec.deletionProtection",
         },
+        // Deleting a migration object never rolls the schema back.
+        Resource::DatabaseMigration(_) => DeletionSettings {
+            policy: DeletionPolicy::Retain,
+            protected: false,
+            protection_source: "",
+        },
         Resource::Secret(_) => DeletionSettings {
             policy: DeletionPolicy::Retain,
             protected: false,

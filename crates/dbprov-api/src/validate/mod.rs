@@ -12,6 +12,7 @@ mod database;
 mod grant;
 mod immutable;
 mod instance;
+mod migration;
 mod role;
 mod user;
 
@@ -60,6 +61,10 @@ fn check(resource: &Resource, engine: Option<EngineKind>) -> Result<(), Vec<Fiel
         Resource::DatabaseGrant(object) => {
             common::metadata(&mut errors, &object.metadata, true);
             grant::check(&mut errors, &object.spec, engine);
+        }
+        Resource::DatabaseMigration(object) => {
+            common::metadata(&mut errors, &object.metadata, true);
+            migration::check(&mut errors, &object.spec);
         }
         Resource::Secret(object) => {
             common::metadata(&mut errors, &object.metadata, true);

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use dbprov_api::Resource;
+use dbprov_api::v1alpha1::{AppliedMigration, DatabaseMigration};
 use dbprov_core::model::GrantScope;
 use dbprov_reconcile::index::GrantIndex;
+use dbprov_reconcile::migration::{MigrationState, reconcile_migration};
 use dbprov_reconcile::run::Phase;
 use dbprov_reconcile::{
     Context, Failure, Mode, ObjectRef, Outcome, Prepared, prepare, reconcile_instance, run,
@@ -87,6 +89,16 @@ pub async fn converge(
             }
             continue;
         }
+        if let Resource::DatabaseMigration(migration) = resource {
+            // Migrations run last, on their own; here only their reference is checked.
+            if let Err(failure) = migration_reference(&ctx, migration).await {
+                problems.push(ManifestProblem {
+                    origin: Some(document.loaded.origin.clone()),
+                    message: failure.to_string(),
+                });
+            }
+            continue;
+        }
         let result = prepare(
             &ctx,
             resource,
@@ -154,6 +166,22 @@ pub async fn converge(
     run(&ctx, &users, Phase::Roles, mode, &mut outcomes).await;
     run(&ctx, &ready, Phase::Databases, mode, &mut outcomes).await;
     run(&ctx, &ready, Phase::Grants, mode, &mut outcomes).await;
+    // Schema migrations last: the database, its users and their privileges exist by now.
+    let mut migrations: BTreeMap<ObjectRef, MigrationState> = BTreeMap::new();
+    for document in &documents {
+        let Resource::DatabaseMigration(migration) = &document.loaded.resource else {
+            continue;
+        };
+        let object = ObjectRef::of(&document.loaded.resource).expect("a migration is an API kind");
+        let recorded: Vec<AppliedMigration> = previous
+            .get(&object)
+            .and_then(|record| record.as_ref())
+            .and_then(|record| serde_json::from_value(record.status["applied"].clone()).ok())
+            .unwrap_or_default();
+        let (outcome, migration_state) = reconcile_migration(&ctx, migration, &recorded, mode).await;
+        outcomes.insert(object.clone(), outcome);
+        migrations.insert(object, migration_state);
+    }
     ctx.engines.close_all().await;
 
     if mode == Mode::Apply {
@@ -165,16 +193,15 @@ pub async fn converge(
                 continue;
             };
             let prepared = ready.iter().find(|item| item.object == object);
-            record(
-                &state,
+            let recorded = Recorded {
                 document,
-                &object,
+                object: &object,
                 outcome,
-                previous.get(&object).cloned().flatten(),
+                previous: previous.get(&object).cloned().flatten(),
                 prepared,
-                &now,
-            )
-            .await?;
+                migration: migrations.get(&object),
+            };
+            record(&state, recorded, &now).await?;
         }
     }
     state.close().await;
@@ -252,20 +279,30 @@ fn keep_manifest_secrets(state: &StateStore, documents: &[Document]) -> anyhow::
     Ok(())
 }
 
-async fn record(
-    state: &StateStore,
-    document: &Document,
-    object: &ObjectRef,
-    outcome: &Outcome,
+/// Everything known about one object after a run, to be saved in the state.
+struct Recorded<'a> {
+    document: &'a Document,
+    object: &'a ObjectRef,
+    outcome: &'a Outcome,
     previous: Option<ObjectRecord>,
-    prepared: Option<&Prepared>,
-    now: &Time,
-) -> anyhow::Result<()> {
+    prepared: Option<&'a Prepared>,
+    migration: Option<&'a MigrationState>,
+}
+
+async fn record(state: &StateStore, recorded: Recorded<'_>, now: &Time) -> anyhow::Result<()> {
+    let Recorded {
+        document,
+        object,
+        outcome,
+        previous,
+        prepared,
+        migration,
+    } = recorded;
     let previous_status = previous
         .as_ref()
         .map(|record| record.status.clone())
         .unwrap_or_default();
-    let status = status_of(object.kind, &previous_status, outcome, now);
+    let status = status_of(object.kind, &previous_status, outcome, migration, now);
     // The declaration counts as applied when the reconcile succeeded; drift left in place under `detect`
     // does not make it pending again.
     let applied_spec_hash = if outcome.is_ok() {
@@ -317,4 +354,27 @@ async fn record(
     };
     state.put(&record).await?;
     Ok(())
+}
+
+/// A migration's `databaseRef` must name a `Database` (in the manifests or the state).
+async fn migration_reference(ctx: &Context, migration: &DatabaseMigration) -> Result<(), Failure> {
+    let namespace = migration.metadata.namespace.as_deref().unwrap_or("default");
+    let reference = &migration.spec.database_ref;
+    let object = ObjectRef::new(
+        dbprov_api::Kind::Database,
+        Some(reference.namespace.as_deref().unwrap_or(namespace)),
+        &reference.name,
+    );
+    match ctx
+        .source
+        .get(&object)
+        .await
+        .map_err(|error| Failure::Source { error })?
+    {
+        Some(_) => Ok(()),
+        None => Err(Failure::ReferenceNotFound {
+            object,
+            field: "spec.databaseRef",
+        }),
+    }
 }

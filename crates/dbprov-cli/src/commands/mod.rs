@@ -3,3 +3,4 @@
 pub mod converge;
 pub mod delete;
 pub mod get;
+pub mod migrate;
