@@ -7,13 +7,25 @@ use std::path::Path;
 use common::Workspace;
 
 fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/client-database").join(name).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/client-database")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 fn sqlite3(path: &Path, sql: &str) -> String {
     dbprov_testkit::ensure_debian_packages(|| Path::new("/usr/bin/sqlite3").exists(), &["sqlite3"]);
-    let output = std::process::Command::new("sqlite3").arg(path).arg(sql).output().expect("run sqlite3");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = std::process::Command::new("sqlite3")
+        .arg(path)
+        .arg(sql)
+        .output()
+        .expect("run sqlite3");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
@@ -31,17 +43,30 @@ fn golang_migrate_commands_on_sqlite() {
     let up = migrate(&["up"]).expect(0);
     assert!(up.stderr.contains("1/u create_oauth2_clients"), "{}", up.stderr);
     let latest = sqlite3(&database, "SELECT version || '|' || dirty FROM schema_migrations");
-    assert_eq!(migrate(&["version"]).expect(0).stdout.trim(), latest.split('|').next().unwrap());
+    assert_eq!(
+        migrate(&["version"]).expect(0).stdout.trim(),
+        latest.split('|').next().unwrap()
+    );
     assert!(migrate(&["up"]).expect(0).stderr.contains("no change"));
 
     migrate(&["down", "1"]).expect(0);
-    assert_eq!(sqlite3(&database, "SELECT version || '|' || dirty FROM schema_migrations"), "2|0");
+    assert_eq!(
+        sqlite3(&database, "SELECT version || '|' || dirty FROM schema_migrations"),
+        "2|0"
+    );
     migrate(&["goto", "1"]).expect(0);
     assert_eq!(migrate(&["version"]).expect(0).stdout.trim(), "1");
     migrate(&["force", "7"]).expect(0);
-    assert_eq!(sqlite3(&database, "SELECT version || '|' || dirty FROM schema_migrations"), "7|0");
+    assert_eq!(
+        sqlite3(&database, "SELECT version || '|' || dirty FROM schema_migrations"),
+        "7|0"
+    );
     let error = migrate(&["up"]).expect(1);
-    assert!(error.stderr.contains("no migration found for version 7"), "{}", error.stderr);
+    assert!(
+        error.stderr.contains("no migration found for version 7"),
+        "{}",
+        error.stderr
+    );
     migrate(&["force", "1"]).expect(0);
 
     // `down` without a count asks; without a terminal the answer is no.
@@ -49,16 +74,36 @@ fn golang_migrate_commands_on_sqlite() {
     assert!(refused.stderr.contains("pass --all"), "{}", refused.stderr);
     migrate(&["down", "--all"]).expect(0);
     assert_eq!(sqlite3(&database, "SELECT count(*) FROM schema_migrations"), "0");
-    assert_eq!(migrate(&["version"]).expect(1).stderr.trim(), "error: no migration");
+    assert_eq!(
+        migrate(&["version"]).expect(1).stderr.trim(),
+        "error: no migration"
+    );
 }
 
 #[test]
 fn create_makes_a_pair_of_files() {
     let workspace = Workspace::new();
-    let created = workspace.dbprov(&["migrate", "create", "--ext", "sql", "--dir", "m", "--seq", "add_clients"]).expect(0);
-    assert!(created.stdout.contains("000001_add_clients.up.sql"), "{}", created.stdout);
+    let created = workspace
+        .dbprov(&[
+            "migrate",
+            "create",
+            "--ext",
+            "sql",
+            "--dir",
+            "m",
+            "--seq",
+            "add_clients",
+        ])
+        .expect(0);
+    assert!(
+        created.stdout.contains("000001_add_clients.up.sql"),
+        "{}",
+        created.stdout
+    );
     assert!(workspace.path().join("m/000001_add_clients.down.sql").exists());
-    workspace.dbprov(&["migrate", "create", "--ext", "sql", "--dir", "m", "--seq", "next"]).expect(0);
+    workspace
+        .dbprov(&["migrate", "create", "--ext", "sql", "--dir", "m", "--seq", "next"])
+        .expect(0);
     assert!(workspace.path().join("m/000002_next.up.sql").exists());
 }
 
@@ -73,18 +118,38 @@ fn a_postgres_url_in_golang_migrate_form() {
         server.admin_user, server.admin_password, server.host, server.port
     );
     let source = example("migrations-postgres");
-    workspace.dbprov(&["migrate", "--source", &format!("file://{source}"), "--database", &url, "up"]).expect(0);
+    workspace
+        .dbprov(&[
+            "migrate",
+            "--source",
+            &format!("file://{source}"),
+            "--database",
+            &url,
+            "up",
+        ])
+        .expect(0);
     let row = dbprov_testkit::psql(server, &database, "SELECT version, dirty FROM schema_migrations");
     assert!(row.trim().ends_with("|f"), "{row}");
-    let columns = dbprov_testkit::psql(server, &database, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'oauth2_clients'");
+    let columns = dbprov_testkit::psql(
+        server,
+        &database,
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'oauth2_clients'",
+    );
     assert!(columns.trim().parse::<u32>().unwrap() >= 10, "{columns}");
-    dbprov_testkit::psql(server, "postgres", &format!("DROP DATABASE {database} WITH (FORCE)"));
+    dbprov_testkit::psql(
+        server,
+        "postgres",
+        &format!("DROP DATABASE {database} WITH (FORCE)"),
+    );
 }
 
 #[test]
 fn database_migration_kind_applies_and_reports_changed_files() {
     let workspace = Workspace::new();
-    let quickstart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart").display().to_string();
+    let quickstart = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/quickstart")
+        .display()
+        .to_string();
     // A private copy of the migrations, to edit an applied file later.
     let source = workspace.path().join("migrations");
     std::fs::create_dir(&source).unwrap();
@@ -105,24 +170,58 @@ spec:
     directory: migrations
 ",
     );
-    let plan = workspace.dbprov(&["plan", "-f", &quickstart, "-f", "m", "--detailed-exitcode"]).expect(2);
-    assert!(plan.stdout.contains("migrate: run 000001_create_oauth2_clients.up.sql"), "{}", plan.stdout);
-    let apply = workspace.dbprov(&["apply", "-f", &quickstart, "-f", "m"]).expect(0);
-    assert!(apply.stdout.contains("databasemigration/client-db-schema configured"), "{}", apply.stdout);
+    let plan = workspace
+        .dbprov(&["plan", "-f", &quickstart, "-f", "m", "--detailed-exitcode"])
+        .expect(2);
+    assert!(
+        plan.stdout
+            .contains("migrate: run 000001_create_oauth2_clients.up.sql"),
+        "{}",
+        plan.stdout
+    );
+    let apply = workspace
+        .dbprov(&["apply", "-f", &quickstart, "-f", "m"])
+        .expect(0);
+    assert!(
+        apply
+            .stdout
+            .contains("databasemigration/client-db-schema configured"),
+        "{}",
+        apply.stdout
+    );
     let database = workspace.path().join("data/client_db.sqlite3");
     let version = sqlite3(&database, "SELECT version FROM schema_migrations");
-    let object = workspace.dbprov(&["-o", "json", "get", "dbm", "client-db-schema"]).expect(0);
+    let object = workspace
+        .dbprov(&["-o", "json", "get", "dbm", "client-db-schema"])
+        .expect(0);
     let object: serde_json::Value = serde_json::from_str(&object.stdout).unwrap();
     assert_eq!(object["status"]["currentVersion"].to_string(), version);
-    assert_eq!(object["status"]["applied"].as_array().unwrap().len().to_string(), version);
-    workspace.dbprov(&["plan", "-f", &quickstart, "-f", "m", "--detailed-exitcode"]).expect(0);
+    assert_eq!(
+        object["status"]["applied"].as_array().unwrap().len().to_string(),
+        version
+    );
+    workspace
+        .dbprov(&["plan", "-f", &quickstart, "-f", "m", "--detailed-exitcode"])
+        .expect(0);
 
     // An applied file edited afterwards is reported, not re-run.
     let first = source.join("000001_create_oauth2_clients.up.sql");
     let text = std::fs::read_to_string(&first).unwrap();
     std::fs::write(&first, format!("{text}\n-- edited after it ran\n")).unwrap();
-    workspace.dbprov(&["apply", "-f", &quickstart, "-f", "m"]).expect(0);
-    let described = workspace.dbprov(&["describe", "dbm", "client-db-schema"]).expect(0);
-    assert!(described.stdout.contains("ChecksumMismatch"), "{}", described.stdout);
-    assert!(described.stdout.contains("changed since it ran"), "{}", described.stdout);
+    workspace
+        .dbprov(&["apply", "-f", &quickstart, "-f", "m"])
+        .expect(0);
+    let described = workspace
+        .dbprov(&["describe", "dbm", "client-db-schema"])
+        .expect(0);
+    assert!(
+        described.stdout.contains("ChecksumMismatch"),
+        "{}",
+        described.stdout
+    );
+    assert!(
+        described.stdout.contains("changed since it ran"),
+        "{}",
+        described.stdout
+    );
 }

@@ -342,7 +342,7 @@ fn kinds_and_api_versions_are_checked() {
     );
     assert!(error.message.contains("did you mean Database?"), "{error}");
     let error = parse_error(
-        "apiVersion: dbops.dbprovision.io/v1alpha1\nkind: DatabaseBackup\nmetadata: {name: a}\nspec: {}\n",
+        "apiVersion: dbops.dbprovision.io/v1alpha1\nkind: ClusterDatabaseRole\nmetadata: {name: a}\nspec: {}\n",
     );
     assert_eq!(error.kind, FieldErrorKind::Unsupported);
     let error = parse_error(
