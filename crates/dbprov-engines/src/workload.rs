@@ -7,7 +7,9 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dbprov_core::model::{CatalogRequest, DatabaseSpec, GrantSpec, MySqlPrivilegeSet, PasswordSpec, RoleSpec};
+use dbprov_core::model::{
+    CatalogRequest, DatabaseSpec, GrantSpec, MySqlPrivilegeSet, PasswordSpec, RoleSpec,
+};
 use dbprov_core::model::{DropRoleOptions, MySqlGrants, MySqlPrivilege, PgGrants, PgPrivilege};
 use dbprov_core::{Engine, EngineKind, Name, NameKind, Plan, Secret};
 use dbprov_testkit::ServerAddress;
@@ -158,12 +160,16 @@ pub async fn drop_all(engine: &dyn Engine, objects: &Objects) {
     // Databases first: PostgreSQL refuses to drop a role that still holds privileges on one.
     let catalog = engine.inspect(&request(objects)).await.expect("inspect for drop");
     for database in &objects.databases {
-        let plan = engine.plan_drop_database(&database.name, &catalog).expect("plan drop database");
+        let plan = engine
+            .plan_drop_database(&database.name, &catalog)
+            .expect("plan drop database");
         engine.apply(&plan).await.expect("drop database");
     }
     let catalog = engine.inspect(&request(objects)).await.expect("inspect for drop");
     for user in &objects.users {
-        let plan = engine.plan_drop_role(&user.name, &DropRoleOptions::default(), &catalog).expect("plan drop role");
+        let plan = engine
+            .plan_drop_role(&user.name, &DropRoleOptions::default(), &catalog)
+            .expect("plan drop role");
         engine.apply(&plan).await.expect("drop role");
     }
 }
@@ -212,4 +218,3 @@ pub fn baseline(kind: EngineKind, address: &ServerAddress, statements: &[String]
     assert!(status.success(), "the baseline client failed");
     started.elapsed()
 }
-
