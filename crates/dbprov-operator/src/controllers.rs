@@ -1,0 +1,251 @@
+//! The controllers: one per kind (and watched namespace), sharing one context. Each watches its kind into a
+//! cache the shared reconcilers read; reconciles are triggered by changes to the declaration, annotations or
+//! finalizers (not by the operator's own status writes), by the periodic requeue, and for users by their
+//! grants and the credentials Secrets they own.
+
+use std::sync::Arc;
+
+use dbprov_api::v1alpha1::{
+    ClusterDatabaseInstance, Database, DatabaseGrant, DatabaseInstance, DatabaseRole, DatabaseUser,
+};
+use futures::future::BoxFuture;
+use futures::{FutureExt, Stream, StreamExt};
+use k8s_openapi::api::core::v1::Secret;
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{Predicate, WatchStreamExt, predicates, watcher};
+use kube::{Api, Client};
+use tokio_util::sync::CancellationToken;
+
+use crate::annotations::LABEL_USER;
+use crate::context::OperatorContext;
+use crate::http::Readiness;
+use crate::kinds::Managed;
+use crate::metrics::Metrics;
+use crate::reconcile::{error_policy, reconcile};
+use crate::world::Stores;
+
+/// Reconciles of one kind running at once (per watched namespace). Reconciles of one object never overlap.
+const CONCURRENCY: u16 = 4;
+
+type Trigger<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>> + Send>>;
+
+/// A kind's cache and the stream of its objects that need a reconcile.
+fn watch<K: Managed>(client: &Client, scope: Option<&str>) -> (Store<K>, Trigger<K>) {
+    let (reader, writer) = reflector::store();
+    let trigger = watcher(K::api(client.clone(), scope), watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        // Status writes change neither: the operator does not reconcile its own writes. Deletion bumps the
+        // generation of custom resources, so it gets through.
+        .predicate_filter(
+            predicates::generation
+                .combine(predicates::annotations)
+                .combine(predicates::finalizers),
+            Default::default(),
+        )
+        .boxed();
+    (reader, trigger)
+}
+
+/// Watched namespaces as scopes: `None` is every namespace.
+fn scopes(namespaces: &[String]) -> Vec<Option<String>> {
+    if namespaces.is_empty() {
+        vec![None]
+    } else {
+        namespaces.iter().cloned().map(Some).collect()
+    }
+}
+
+fn log_results<K: Managed>(
+    results: impl Stream<
+        Item = Result<
+            (reflector::ObjectRef<K>, controller::Action),
+            controller::Error<crate::error::Error, watcher::Error>,
+        >,
+    > + Send
+    + 'static,
+) -> BoxFuture<'static, ()> {
+    results
+        .for_each(|result| async move {
+            match result {
+                Ok(_) => {}
+                // The object was deleted between the trigger and the reconcile: nothing to do.
+                Err(controller::Error::ObjectNotFound(object)) => {
+                    tracing::debug!(object = %object, "object is gone")
+                }
+                Err(error) => tracing::warn!(
+                    kind = K::KIND.as_str(),
+                    error = %dbprov_core::error::error_chain(&error),
+                    "reconcile failed"
+                ),
+            }
+        })
+        .boxed()
+}
+
+fn run_controller<K: Managed>(
+    controller: Controller<K>,
+    ctx: Arc<OperatorContext>,
+    stop: &CancellationToken,
+) -> BoxFuture<'static, ()> {
+    log_results::<K>(
+        controller
+            .with_config(controller::Config::default().concurrency(CONCURRENCY))
+            .graceful_shutdown_on(stop.clone().cancelled_owned())
+            .run(reconcile::<K>, error_policy::<K>, ctx),
+    )
+}
+
+/// Grants trigger their user: memberships come from grants.
+fn user_of_grant(grant: DatabaseGrant) -> Option<reflector::ObjectRef<DatabaseUser>> {
+    let namespace = grant
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
+    let user = grant.spec.user_ref?;
+    Some(reflector::ObjectRef::new(&user.name).within(user.namespace.as_deref().unwrap_or(&namespace)))
+}
+
+/// Runs every controller until `stop` is cancelled.
+pub async fn run(
+    client: Client,
+    namespaces: &[String],
+    operator_namespace: &str,
+    metrics: Arc<Metrics>,
+    readiness: Arc<Readiness>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut stores = Stores::default();
+    let mut instance_triggers = Vec::new();
+    let mut database_triggers = Vec::new();
+    let mut role_triggers = Vec::new();
+    let mut user_triggers = Vec::new();
+    let mut grant_triggers = Vec::new();
+    for scope in scopes(namespaces) {
+        let namespace = scope.as_deref();
+        let (reader, trigger) = watch::<DatabaseInstance>(&client, namespace);
+        stores.instances.add(scope.clone(), reader.clone());
+        instance_triggers.push((scope.clone(), reader, trigger));
+        let (reader, trigger) = watch::<Database>(&client, namespace);
+        stores.databases.add(scope.clone(), reader.clone());
+        database_triggers.push((scope.clone(), reader, trigger));
+        let (reader, trigger) = watch::<DatabaseRole>(&client, namespace);
+        stores.roles.add(scope.clone(), reader.clone());
+        role_triggers.push((scope.clone(), reader, trigger));
+        let (reader, trigger) = watch::<DatabaseUser>(&client, namespace);
+        stores.users.add(scope.clone(), reader.clone());
+        user_triggers.push((scope.clone(), reader, trigger));
+        let (reader, trigger) = watch::<DatabaseGrant>(&client, namespace);
+        stores.grants.add(scope.clone(), reader.clone());
+        grant_triggers.push((scope.clone(), reader, trigger));
+    }
+    let (cluster_reader, cluster_trigger) = watch::<ClusterDatabaseInstance>(&client, None);
+    stores.cluster_instances.add(None, cluster_reader.clone());
+
+    let ctx = Arc::new(OperatorContext::new(
+        client.clone(),
+        stores,
+        operator_namespace,
+        metrics,
+    ));
+    let mut controllers: Vec<BoxFuture<'static, ()>> = Vec::new();
+    controllers.push(run_controller(
+        Controller::for_stream(cluster_trigger, cluster_reader),
+        ctx.clone(),
+        &stop,
+    ));
+    for (_, reader, trigger) in instance_triggers {
+        controllers.push(run_controller(
+            Controller::for_stream(trigger, reader),
+            ctx.clone(),
+            &stop,
+        ));
+    }
+    for (_, reader, trigger) in database_triggers {
+        controllers.push(run_controller(
+            Controller::for_stream(trigger, reader),
+            ctx.clone(),
+            &stop,
+        ));
+    }
+    for (_, reader, trigger) in role_triggers {
+        controllers.push(run_controller(
+            Controller::for_stream(trigger, reader),
+            ctx.clone(),
+            &stop,
+        ));
+    }
+    for (_, reader, trigger) in grant_triggers {
+        controllers.push(run_controller(
+            Controller::for_stream(trigger, reader),
+            ctx.clone(),
+            &stop,
+        ));
+    }
+    for (scope, reader, trigger) in user_triggers {
+        let grants = watcher(
+            DatabaseGrant::api(client.clone(), scope.as_deref()),
+            watcher::Config::default(),
+        )
+        .default_backoff()
+        .touched_objects();
+        let secrets_api: Api<PartialObjectMeta<Secret>> = match scope.as_deref() {
+            Some(namespace) => Api::namespaced(client.clone(), namespace),
+            None => Api::all(client.clone()),
+        };
+        // Metadata only: the controller needs to know a Secret changed or went, not its contents.
+        let secrets = watcher(secrets_api, watcher::Config::default().labels(LABEL_USER))
+            .default_backoff()
+            .touched_objects();
+        let controller = Controller::for_stream(trigger, reader)
+            .watches_stream(grants, user_of_grant)
+            .owns_stream(secrets);
+        controllers.push(run_controller(controller, ctx.clone(), &stop));
+    }
+
+    let synced = {
+        let ctx = ctx.clone();
+        let readiness = readiness.clone();
+        tokio::spawn(async move {
+            ctx.world.stores().wait_until_ready().await;
+            readiness.set_caches_synced(true);
+            tracing::info!("caches synced");
+        })
+    };
+    tracing::info!(controllers = controllers.len(), "controllers started");
+    futures::future::join_all(controllers).await;
+    synced.abort();
+    readiness.set_caches_synced(false);
+    ctx.engines.close_all().await;
+    tracing::info!("controllers stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_trigger_their_user() {
+        let grant: DatabaseGrant = serde_json::from_value(serde_json::json!({
+            "apiVersion": "dbops.dbprovision.io/v1alpha1",
+            "kind": "DatabaseGrant",
+            "metadata": {"name": "g", "namespace": "team"},
+            "spec": {"userRef": {"name": "app"}}
+        }))
+        .expect("valid grant");
+        assert_eq!(
+            user_of_grant(grant.clone()),
+            Some(reflector::ObjectRef::new("app").within("team"))
+        );
+        let mut role_grant = grant;
+        role_grant.spec.user_ref = None;
+        assert_eq!(user_of_grant(role_grant), None);
+        assert_eq!(scopes(&[]), [None]);
+        assert_eq!(scopes(&["a".to_owned()]), [Some("a".to_owned())]);
+    }
+}

@@ -1,0 +1,221 @@
+//! Where the shared reconcilers read objects in a cluster: the controllers' informer caches (one per kind and
+//! watched namespace), with a direct API read for objects in namespaces the operator does not watch.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use dbprov_api::conditions::{ConditionType, is_true};
+use dbprov_api::v1alpha1::{
+    ClusterDatabaseInstance, Database, DatabaseGrant, DatabaseInstance, DatabaseRole, DatabaseUser,
+};
+use dbprov_api::{Kind, Resource};
+use dbprov_reconcile::{ObjectRef, ObjectSource, SourceError};
+use kube::Client;
+use kube::runtime::reflector::{self, Store};
+
+use crate::kinds::Managed;
+use crate::status::object_status;
+
+/// The caches of one kind: `None` scope means every namespace.
+pub struct KindStore<K: Managed> {
+    scopes: Vec<(Option<String>, Store<K>)>,
+}
+
+impl<K: Managed> Default for KindStore<K> {
+    fn default() -> Self {
+        Self { scopes: Vec::new() }
+    }
+}
+
+impl<K: Managed> KindStore<K> {
+    pub fn add(&mut self, scope: Option<String>, store: Store<K>) {
+        self.scopes.push((scope, store));
+    }
+
+    /// Whether objects in `namespace` are cached (cluster-scoped objects: `None`).
+    pub fn covers(&self, namespace: Option<&str>) -> bool {
+        self.scopes
+            .iter()
+            .any(|(scope, _)| scope.is_none() || scope.as_deref() == namespace)
+    }
+
+    pub fn get(&self, namespace: Option<&str>, name: &str) -> Option<Arc<K>> {
+        let key = match namespace {
+            Some(namespace) => reflector::ObjectRef::new(name).within(namespace),
+            None => reflector::ObjectRef::new(name),
+        };
+        self.scopes
+            .iter()
+            .filter(|(scope, _)| scope.is_none() || scope.as_deref() == namespace)
+            .find_map(|(_, store)| store.get(&key))
+    }
+
+    pub fn all(&self) -> Vec<Arc<K>> {
+        self.scopes.iter().flat_map(|(_, store)| store.state()).collect()
+    }
+
+    pub fn stores(&self) -> impl Iterator<Item = &Store<K>> {
+        self.scopes.iter().map(|(_, store)| store)
+    }
+
+    /// An order-independent hash of every object's identity and generation: it changes exactly when a
+    /// declaration is created, edited or removed (status writes do not change the generation).
+    fn fingerprint(&self) -> u64 {
+        self.all().iter().fold(0u64, |sum, object| {
+            let mut hasher = DefaultHasher::new();
+            let meta = object.meta();
+            (K::KIND, &meta.namespace, &meta.name, &meta.uid, meta.generation).hash(&mut hasher);
+            sum.wrapping_add(hasher.finish())
+        })
+    }
+}
+
+/// The caches of every kind.
+#[derive(Default)]
+pub struct Stores {
+    pub instances: KindStore<DatabaseInstance>,
+    pub cluster_instances: KindStore<ClusterDatabaseInstance>,
+    pub databases: KindStore<Database>,
+    pub roles: KindStore<DatabaseRole>,
+    pub users: KindStore<DatabaseUser>,
+    pub grants: KindStore<DatabaseGrant>,
+}
+
+impl Stores {
+    /// A fingerprint of every declaration the grant index is built from.
+    pub fn declarations_fingerprint(&self) -> u64 {
+        [
+            self.instances.fingerprint(),
+            self.cluster_instances.fingerprint(),
+            self.databases.fingerprint(),
+            self.roles.fingerprint(),
+            self.users.fingerprint(),
+            self.grants.fingerprint(),
+        ]
+        .iter()
+        .fold(0u64, |acc, value| acc.rotate_left(7) ^ value)
+    }
+
+    /// Every cached database, user, role and grant (what deletions check for dependents).
+    pub fn dependent_kinds(&self) -> Vec<Resource> {
+        let mut all = Vec::new();
+        all.extend(self.databases.all().iter().map(|object| object.to_resource()));
+        all.extend(self.roles.all().iter().map(|object| object.to_resource()));
+        all.extend(self.users.all().iter().map(|object| object.to_resource()));
+        all.extend(self.grants.all().iter().map(|object| object.to_resource()));
+        all
+    }
+
+    /// Resolves once every cache has listed its objects.
+    pub async fn wait_until_ready(&self) {
+        async fn wait<K: Managed>(store: &KindStore<K>) {
+            for store in store.stores() {
+                // A dropped writer means the controller stopped; readiness no longer matters then.
+                let _ = store.wait_until_ready().await;
+            }
+        }
+        wait(&self.instances).await;
+        wait(&self.cluster_instances).await;
+        wait(&self.databases).await;
+        wait(&self.roles).await;
+        wait(&self.users).await;
+        wait(&self.grants).await;
+    }
+}
+
+/// The objects of the cluster, as the shared reconcilers read them.
+pub struct KubeWorld {
+    stores: Stores,
+    client: Client,
+}
+
+async fn read<K: Managed>(world: &KubeWorld, object: &ObjectRef) -> Result<Option<Resource>, SourceError> {
+    let store = K::store(&world.stores);
+    let namespace = object.namespace.as_deref();
+    if store.covers(namespace) {
+        return Ok(store
+            .get(namespace, &object.name)
+            .map(|found| found.to_resource()));
+    }
+    // Referenced from a watched namespace but living in one the operator does not watch.
+    K::api(world.client.clone(), namespace)
+        .get_opt(&object.name)
+        .await
+        .map(|found| found.map(|found| found.to_resource()))
+        .map_err(|error| SourceError::with_source(format!("cannot read {object}"), error))
+}
+
+fn list<K: Managed>(store: &KindStore<K>, namespace: Option<&str>) -> Vec<Resource> {
+    store
+        .all()
+        .iter()
+        .filter(|object| namespace.is_none() || object.meta().namespace.as_deref() == namespace)
+        .map(|object| object.to_resource())
+        .collect()
+}
+
+impl KubeWorld {
+    pub fn new(stores: Stores, client: Client) -> Self {
+        Self { stores, client }
+    }
+
+    pub fn stores(&self) -> &Stores {
+        &self.stores
+    }
+}
+
+/// Whether an instance may be used: its last health check of the current declaration succeeded.
+pub fn instance_is_ready(resource: &Resource) -> bool {
+    let Some(status) = object_status(resource) else {
+        return false;
+    };
+    is_true(status.conditions(), ConditionType::Ready)
+        && status.observed_generation() == resource.metadata().generation
+}
+
+#[async_trait]
+impl ObjectSource for KubeWorld {
+    async fn get(&self, object: &ObjectRef) -> Result<Option<Resource>, SourceError> {
+        // Kinds these controllers do not reconcile (added by other features) are not cached here.
+        let kind = object.kind;
+        if kind == Kind::DatabaseInstance {
+            read::<DatabaseInstance>(self, object).await
+        } else if kind == Kind::ClusterDatabaseInstance {
+            read::<ClusterDatabaseInstance>(self, object).await
+        } else if kind == Kind::Database {
+            read::<Database>(self, object).await
+        } else if kind == Kind::DatabaseRole {
+            read::<DatabaseRole>(self, object).await
+        } else if kind == Kind::DatabaseUser {
+            read::<DatabaseUser>(self, object).await
+        } else if kind == Kind::DatabaseGrant {
+            read::<DatabaseGrant>(self, object).await
+        } else {
+            Ok(None)
+        }
+    }
+
+    async fn list(&self, kind: Kind, namespace: Option<&str>) -> Result<Vec<Resource>, SourceError> {
+        let stores = &self.stores;
+        Ok(if kind == Kind::DatabaseInstance {
+            list(&stores.instances, namespace)
+        } else if kind == Kind::ClusterDatabaseInstance {
+            list(&stores.cluster_instances, namespace)
+        } else if kind == Kind::Database {
+            list(&stores.databases, namespace)
+        } else if kind == Kind::DatabaseRole {
+            list(&stores.roles, namespace)
+        } else if kind == Kind::DatabaseUser {
+            list(&stores.users, namespace)
+        } else if kind == Kind::DatabaseGrant {
+            list(&stores.grants, namespace)
+        } else {
+            Vec::new()
+        })
+    }
+
+    async fn instance_ready(&self, instance: &ObjectRef) -> Result<bool, SourceError> {
+        Ok(self.get(instance).await?.as_ref().is_some_and(instance_is_ready))
+    }
+}
