@@ -5,8 +5,8 @@ use kube::CustomResourceExt;
 
 use crate::kind::Kind;
 use crate::v1alpha1::{
-    ClusterDatabaseInstance, Database, DatabaseGrant, DatabaseInstance, DatabaseMigration, DatabaseRole,
-    DatabaseUser,
+    ClusterDatabaseInstance, Database, DatabaseBackup, DatabaseBackupSchedule, DatabaseGrant,
+    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser,
 };
 
 /// The header of [`crds_yaml`].
@@ -23,6 +23,9 @@ pub fn crd(kind: Kind) -> CustomResourceDefinition {
         Kind::DatabaseUser => DatabaseUser::crd(),
         Kind::DatabaseGrant => DatabaseGrant::crd(),
         Kind::DatabaseMigration => DatabaseMigration::crd(),
+        Kind::DatabaseBackup => DatabaseBackup::crd(),
+        Kind::DatabaseBackupSchedule => DatabaseBackupSchedule::crd(),
+        Kind::DatabaseRestore => DatabaseRestore::crd(),
     }
 }
 

@@ -8,8 +8,8 @@ use serde_json::Value;
 use crate::error::{FieldError, FieldErrorKind};
 use crate::kind::Kind;
 use crate::v1alpha1::{
-    API_VERSION, ClusterDatabaseInstance, Database, DatabaseGrant, DatabaseInstance, DatabaseMigration,
-    DatabaseRole, DatabaseUser, GROUP,
+    API_VERSION, ClusterDatabaseInstance, Database, DatabaseBackup, DatabaseBackupSchedule, DatabaseGrant,
+    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser, GROUP,
 };
 
 /// One object of a manifest.
@@ -29,6 +29,12 @@ pub enum Resource {
     DatabaseGrant(Box<DatabaseGrant>),
     /// A `DatabaseMigration`.
     DatabaseMigration(Box<DatabaseMigration>),
+    /// A `DatabaseBackup`.
+    DatabaseBackup(Box<DatabaseBackup>),
+    /// A `DatabaseBackupSchedule`.
+    DatabaseBackupSchedule(Box<DatabaseBackupSchedule>),
+    /// A `DatabaseRestore`.
+    DatabaseRestore(Box<DatabaseRestore>),
     /// A core `v1` Secret (admin credentials, existing passwords, TLS material).
     Secret(Box<Secret>),
 }
@@ -44,6 +50,9 @@ impl Resource {
             Resource::DatabaseUser(_) => Kind::DatabaseUser,
             Resource::DatabaseGrant(_) => Kind::DatabaseGrant,
             Resource::DatabaseMigration(_) => Kind::DatabaseMigration,
+            Resource::DatabaseBackup(_) => Kind::DatabaseBackup,
+            Resource::DatabaseBackupSchedule(_) => Kind::DatabaseBackupSchedule,
+            Resource::DatabaseRestore(_) => Kind::DatabaseRestore,
             Resource::Secret(_) => return None,
         })
     }
@@ -63,6 +72,9 @@ impl Resource {
             Resource::DatabaseUser(object) => &object.metadata,
             Resource::DatabaseGrant(object) => &object.metadata,
             Resource::DatabaseMigration(object) => &object.metadata,
+            Resource::DatabaseBackup(object) => &object.metadata,
+            Resource::DatabaseBackupSchedule(object) => &object.metadata,
+            Resource::DatabaseRestore(object) => &object.metadata,
             Resource::Secret(object) => &object.metadata,
         }
     }
@@ -94,13 +106,7 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Value>, YamlError> {
 }
 
 /// Upstream kinds dbprov does not implement (yet).
-const UPSTREAM_ONLY_KINDS: &[&str] = &[
-    "ClusterDatabaseRole",
-    "ClusterDatabaseGrant",
-    "DatabaseBackup",
-    "DatabaseBackupSchedule",
-    "DatabaseRestore",
-];
+const UPSTREAM_ONLY_KINDS: &[&str] = &["ClusterDatabaseRole", "ClusterDatabaseGrant"];
 
 const TOP_LEVEL_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
 const SECRET_FIELDS: &[&str] = &[
@@ -194,6 +200,9 @@ pub fn parse_document(value: Value) -> Result<Resource, FieldError> {
         Kind::DatabaseUser => Resource::DatabaseUser(Box::new(deserialize(value)?)),
         Kind::DatabaseGrant => Resource::DatabaseGrant(Box::new(deserialize(value)?)),
         Kind::DatabaseMigration => Resource::DatabaseMigration(Box::new(deserialize(value)?)),
+        Kind::DatabaseBackup => Resource::DatabaseBackup(Box::new(deserialize(value)?)),
+        Kind::DatabaseBackupSchedule => Resource::DatabaseBackupSchedule(Box::new(deserialize(value)?)),
+        Kind::DatabaseRestore => Resource::DatabaseRestore(Box::new(deserialize(value)?)),
     })
 }
 

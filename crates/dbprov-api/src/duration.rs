@@ -4,7 +4,23 @@ use std::time::Duration;
 
 /// Parses a Go `time.ParseDuration` string. Negative durations are rejected (no field accepts them).
 pub fn parse_go_duration(value: &str) -> Result<Duration, String> {
-    let invalid = || format!("{value:?} is not a duration (examples: 30s, 5m, 1h30m)");
+    parse(value, false)
+}
+
+/// Parses an age or lifetime (`ttl`, `minAge`): a Go duration, where `d` (24 h) and `w` (7 d) are also units
+/// (`7d`, `1w2d`, `168h`).
+pub fn parse_age(value: &str) -> Result<Duration, String> {
+    parse(value, true)
+}
+
+fn parse(value: &str, days: bool) -> Result<Duration, String> {
+    let invalid = || {
+        if days {
+            format!("{value:?} is not a duration (examples: 30m, 168h, 7d, 2w)")
+        } else {
+            format!("{value:?} is not a duration (examples: 30s, 5m, 1h30m)")
+        }
+    };
     let mut rest = value.strip_prefix('+').unwrap_or(value);
     if rest.starts_with('-') {
         return Err(format!("{value:?} is negative"));
@@ -32,6 +48,8 @@ pub fn parse_go_duration(value: &str) -> Result<Duration, String> {
             "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
+            "d" if days => 86_400.0,
+            "w" if days => 604_800.0,
             _ => return Err(invalid()),
         };
         total += number * seconds_per_unit;
@@ -56,6 +74,15 @@ mod tests {
         assert_eq!(parse_go_duration("0").unwrap(), Duration::ZERO);
         for bad in ["", "5", "5 m", "m", "-5s", "5d", "1.2.3s"] {
             assert!(parse_go_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_age("7d").unwrap(), Duration::from_secs(7 * 86_400));
+        assert_eq!(
+            parse_age("1w12h").unwrap(),
+            Duration::from_secs(7 * 86_400 + 43_200)
+        );
+        assert_eq!(parse_age("168h").unwrap(), Duration::from_secs(7 * 86_400));
+        for bad in ["", "7", "3y", "-1d"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
         }
     }
 }

@@ -28,11 +28,17 @@ pub enum Kind {
     DatabaseGrant,
     /// Schema migrations applied to a database.
     DatabaseMigration,
+    /// A one-shot backup of a database.
+    DatabaseBackup,
+    /// Backups on a cron schedule, with retention.
+    DatabaseBackupSchedule,
+    /// A restore of a backup.
+    DatabaseRestore,
 }
 
 impl Kind {
     /// Every kind, in dependency order.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 10] = [
         Kind::DatabaseInstance,
         Kind::ClusterDatabaseInstance,
         Kind::Database,
@@ -40,6 +46,9 @@ impl Kind {
         Kind::DatabaseUser,
         Kind::DatabaseGrant,
         Kind::DatabaseMigration,
+        Kind::DatabaseBackup,
+        Kind::DatabaseBackupSchedule,
+        Kind::DatabaseRestore,
     ];
 
     /// The `kind` field value.
@@ -52,6 +61,9 @@ impl Kind {
             Kind::DatabaseUser => "DatabaseUser",
             Kind::DatabaseGrant => "DatabaseGrant",
             Kind::DatabaseMigration => "DatabaseMigration",
+            Kind::DatabaseBackup => "DatabaseBackup",
+            Kind::DatabaseBackupSchedule => "DatabaseBackupSchedule",
+            Kind::DatabaseRestore => "DatabaseRestore",
         }
     }
 
@@ -70,6 +82,9 @@ impl Kind {
             Kind::DatabaseUser => "databaseusers",
             Kind::DatabaseGrant => "databasegrants",
             Kind::DatabaseMigration => "databasemigrations",
+            Kind::DatabaseBackup => "databasebackups",
+            Kind::DatabaseBackupSchedule => "databasebackupschedules",
+            Kind::DatabaseRestore => "databaserestores",
         }
     }
 
@@ -83,6 +98,9 @@ impl Kind {
             Kind::DatabaseUser => &["dbu"],
             Kind::DatabaseGrant => &["dbg"],
             Kind::DatabaseMigration => &["dbm"],
+            Kind::DatabaseBackup => &["dbbak"],
+            Kind::DatabaseBackupSchedule => &["dbbaksched"],
+            Kind::DatabaseRestore => &["dbrestore"],
         }
     }
 
@@ -105,6 +123,8 @@ impl Kind {
             Kind::Database => 3,
             Kind::DatabaseGrant => 4,
             Kind::DatabaseMigration => 5,
+            // Backups, schedules and restores run after everything else, in manifest order among themselves.
+            Kind::DatabaseBackup | Kind::DatabaseBackupSchedule | Kind::DatabaseRestore => 6,
         }
     }
 
@@ -172,6 +192,9 @@ mod tests {
         assert_eq!(Kind::parse("dbu").unwrap(), Kind::DatabaseUser);
         assert_eq!(Kind::parse("dbr").unwrap(), Kind::DatabaseRole);
         assert_eq!(Kind::parse("databasegrants").unwrap(), Kind::DatabaseGrant);
+        assert_eq!(Kind::parse("dbbak").unwrap(), Kind::DatabaseBackup);
+        assert_eq!(Kind::parse("dbbaksched").unwrap(), Kind::DatabaseBackupSchedule);
+        assert_eq!(Kind::parse("databaserestores").unwrap(), Kind::DatabaseRestore);
         let error = Kind::parse("dbx").unwrap_err();
         assert!(error.to_string().contains("unknown kind \"dbx\""), "{error}");
         assert!(error.to_string().contains("Database (db)"), "{error}");
@@ -190,7 +213,10 @@ mod tests {
                 Kind::DatabaseUser,
                 Kind::Database,
                 Kind::DatabaseGrant,
-                Kind::DatabaseMigration
+                Kind::DatabaseMigration,
+                Kind::DatabaseBackup,
+                Kind::DatabaseBackupSchedule,
+                Kind::DatabaseRestore
             ]
         );
         assert_eq!(Kind::ClusterDatabaseInstance.scope(), Scope::Cluster);

@@ -6,6 +6,7 @@
 //! * [`convert`]: from the API types into `dbprov_core`'s engine-neutral model;
 //! * [`template`]: Secret templates (a Go `text/template` subset) and the default credential keys;
 //! * [`conditions`]: status conditions and the derived phase;
+//! * [`schedule`]: cron expressions in a time zone (`DatabaseBackupSchedule`);
 //! * [`crd`], [`docs`], [`kind`]: CRD manifests, the generated API reference, kind names as kubectl spells them.
 
 #![warn(missing_docs)]
@@ -19,6 +20,7 @@ pub mod duration;
 pub mod error;
 pub mod kind;
 pub mod names;
+pub mod schedule;
 pub mod template;
 pub mod v1alpha1;
 pub mod validate;

@@ -59,7 +59,8 @@ pub enum Command {
         #[arg(long)]
         detailed_exitcode: bool,
     },
-    /// Reconcile the manifests: instances, databases, roles, users, then grants.
+    /// Reconcile the manifests: instances, roles, users, databases, grants, migrations, then backups and
+    /// restores (in manifest order, with a progress bar).
     Apply {
         #[command(flatten)]
         files: FileArgs,
@@ -94,8 +95,15 @@ pub enum Command {
     },
     /// Run golang-migrate-compatible schema migrations (`up`, `down`, `goto`, `force`, `version`, `create`).
     Migrate(crate::commands::migrate::MigrateArgs),
+    /// Backup artifacts: `list` what a storage holds, `verify` one completely. (`apply` runs DatabaseBackup
+    /// and DatabaseRestore manifests.)
+    Backup(crate::commands::backup::BackupArgs),
+    /// Backup schedules: `tick` runs what is due once (for system cron), `run` loops in the foreground.
+    Schedule(crate::commands::schedule::ScheduleArgs),
     /// Print the CustomResourceDefinitions (for `kubectl apply -f -`).
     Crds,
+    /// Run the Kubernetes operator: the same reconcilers, continuously, for the objects in a cluster.
+    Operator(dbprov_operator::OperatorArgs),
     /// Print the operator's complete manifest set (CRDs, RBAC, Deployment, Service) for `kubectl apply -f -`.
     Install(dbprov_install::InstallArgs),
     /// Print a shell completion script.

@@ -38,6 +38,8 @@ pub struct CliWorld {
     ready: Mutex<BTreeSet<ObjectRef>>,
     /// While checking manifests before anything runs, instances of this run count as ready.
     assume_ready: Mutex<bool>,
+    /// Statuses produced in this run (backups that just completed), newer than the state's.
+    statuses: Mutex<BTreeMap<ObjectRef, serde_json::Value>>,
 }
 
 impl CliWorld {
@@ -49,7 +51,40 @@ impl CliWorld {
             secret_files,
             ready: Mutex::new(BTreeSet::new()),
             assume_ready: Mutex::new(false),
+            statuses: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Records the status an object reached in this run (a restore reads its backup's artifact from it).
+    pub fn set_status(&self, object: &ObjectRef, status: serde_json::Value) {
+        self.statuses
+            .lock()
+            .expect("the status lock is never poisoned")
+            .insert(object.clone(), status);
+    }
+
+    /// A `DatabaseBackup` carries its status (from this run, else from the state), as it does in a cluster.
+    async fn with_status(&self, object: &ObjectRef, resource: Resource) -> Result<Resource, SourceError> {
+        let Resource::DatabaseBackup(mut backup) = resource else {
+            return Ok(resource);
+        };
+        let in_run = self
+            .statuses
+            .lock()
+            .expect("the status lock is never poisoned")
+            .get(object)
+            .cloned();
+        let status = match in_run {
+            Some(status) => Some(status),
+            None => self
+                .state
+                .get(&key_of(object))
+                .await
+                .map_err(state_error)?
+                .map(|record| record.status),
+        };
+        backup.status = status.and_then(|status| serde_json::from_value(status).ok());
+        Ok(Resource::DatabaseBackup(backup))
     }
 
     pub fn set_assume_ready(&self, value: bool) {
@@ -98,13 +133,14 @@ fn state_error(error: crate::state::StateError) -> SourceError {
 #[async_trait]
 impl ObjectSource for CliWorld {
     async fn get(&self, object: &ObjectRef) -> Result<Option<Resource>, SourceError> {
-        if let Some(resource) = self.manifest(object) {
-            return Ok(Some(resource.clone()));
-        }
-        match self.state.get(&key_of(object)).await.map_err(state_error)? {
-            Some(record) => stored_resource(&record.manifest).map(Some),
-            None => Ok(None),
-        }
+        let resource = match self.manifest(object) {
+            Some(resource) => resource.clone(),
+            None => match self.state.get(&key_of(object)).await.map_err(state_error)? {
+                Some(record) => stored_resource(&record.manifest)?,
+                None => return Ok(None),
+            },
+        };
+        self.with_status(object, resource).await.map(Some)
     }
 
     async fn list(&self, kind: Kind, namespace: Option<&str>) -> Result<Vec<Resource>, SourceError> {

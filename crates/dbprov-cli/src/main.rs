@@ -7,7 +7,9 @@ mod host;
 mod loader;
 mod manifest;
 mod output;
+mod progress;
 mod record;
+mod runs;
 mod secret_files;
 mod state;
 
@@ -99,8 +101,14 @@ fn main() -> ExitCode {
                 namespace,
             } => commands::delete::delete(global, files, kind.as_deref(), name.as_deref(), namespace).await,
             Command::Migrate(args) => commands::migrate::migrate(args).await,
+            Command::Backup(args) => commands::backup::backup(global, args).await,
+            Command::Schedule(args) => commands::schedule::schedule(global, args).await,
             Command::Crds => {
                 print!("{}", dbprov_api::crds_yaml());
+                Ok(ExitStatus::Success)
+            }
+            Command::Operator(args) => {
+                dbprov_operator::run(args.clone()).await?;
                 Ok(ExitStatus::Success)
             }
             Command::Install(args) => {

@@ -24,6 +24,15 @@ pub fn verdict(outcome: &Outcome) -> String {
             if count == 1 { "" } else { "s" }
         );
     }
+    if let dbprov_reconcile::outcome::Info::Backup { .. } | dbprov_reconcile::outcome::Info::Restore { .. } =
+        &outcome.info
+        && outcome.applied
+    {
+        return match outcome.executed.last() {
+            Some(what) => format!("completed: {what}"),
+            None => "completed".into(),
+        };
+    }
     if outcome.created {
         return "created".into();
     }

@@ -51,6 +51,8 @@ pub fn status_of(
         Kind::DatabaseGrant => {
             update::<DatabaseGrantStatus>(previous, |s| status::grant(s, outcome, None, now))
         }
+        // Their reconcilers compute the status themselves (see `runs`).
+        Kind::DatabaseBackup | Kind::DatabaseBackupSchedule | Kind::DatabaseRestore => previous.clone(),
         Kind::DatabaseMigration => update::<DatabaseMigrationStatus>(previous, |s| {
             status::migration(
                 s,

@@ -108,7 +108,10 @@ fn crds_and_completions_print() {
     let workspace = Workspace::new();
     let crds = workspace.dbprov(&["crds"]).expect(0);
     assert!(crds.stdout.contains("kind: CustomResourceDefinition"));
-    assert_eq!(crds.stdout.matches("kind: CustomResourceDefinition").count(), 6);
+    assert_eq!(
+        crds.stdout.matches("kind: CustomResourceDefinition").count(),
+        dbprov_api::Kind::ALL.len()
+    );
     let completions = workspace.dbprov(&["completions", "bash"]).expect(0);
     assert!(completions.stdout.contains("dbprov"), "{}", completions.stdout);
 }

@@ -281,8 +281,13 @@ async fn drop_server_object(
             }
             Ok(())
         }
-        // Deleting a migration object never rolls the schema back.
-        Resource::DatabaseMigration(_) | Resource::Secret(_) => Ok(()),
+        // Deleting a migration object never rolls the schema back; deleting a backup's or a restore's object
+        // keeps the artifact and the restored data (a schedule's retention deletes artifacts).
+        Resource::DatabaseMigration(_)
+        | Resource::DatabaseBackup(_)
+        | Resource::DatabaseBackupSchedule(_)
+        | Resource::DatabaseRestore(_)
+        | Resource::Secret(_) => Ok(()),
     }
 }
 

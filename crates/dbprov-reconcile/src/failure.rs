@@ -65,6 +65,15 @@ pub enum Failure {
         "deletion is blocked by {field}; set it to false (or annotate dbops.dbprovision.io/force-delete: \"true\") to delete"
     )]
     DeletionProtected { field: &'static str },
+
+    /// A backup, restore or schedule could not run, or failed (`reason` is the backup library's kind:
+    /// `DumpFailed`, `ArtifactInvalid`, `TargetNotEmpty`, `DeadlineExceeded`, ...).
+    #[error("{message}")]
+    Backup {
+        reason: &'static str,
+        message: String,
+        transient: bool,
+    },
 }
 
 fn render_field_errors(errors: &[FieldError]) -> String {
@@ -95,7 +104,7 @@ impl Failure {
             Failure::WriteSecret { .. } => "SecretWriteFailed",
             Failure::Source { .. } => "ReadFailed",
             Failure::DeletionProtected { .. } => "DeletionProtected",
-            Failure::Migration { reason, .. } => reason,
+            Failure::Migration { reason, .. } | Failure::Backup { reason, .. } => reason,
         }
     }
 
@@ -107,14 +116,21 @@ impl Failure {
             | Failure::InstanceNotReady { .. }
             | Failure::ReferenceNotFound { .. } => Some(INSTANCE_WAIT),
             Failure::Engine { error } if !error.category().is_transient() => None,
-            Failure::Migration { transient: false, .. } => None,
+            Failure::Migration { transient: false, .. } | Failure::Backup { transient: false, .. } => None,
             _ => Some(RETRY_WAIT),
         }
     }
 
     /// Whether the failure says the server could not be reached (the `Connected` condition).
     pub fn is_connection(&self) -> bool {
-        matches!(self, Failure::Connect { .. })
+        match self {
+            Failure::Connect { .. } => true,
+            Failure::Engine { error } => matches!(
+                error.category(),
+                dbprov_core::ErrorCategory::ConnectionFailed | dbprov_core::ErrorCategory::TlsFailed
+            ),
+            _ => false,
+        }
     }
 
     /// Whether the failure is waiting on another object (phase `Pending` rather than `Failed`).

@@ -9,6 +9,9 @@
 //! instance's catalog once and plans every object against it. The operator calls it with one object, the CLI
 //! with all objects of a kind.
 
+pub mod backup;
+pub mod backup_settings;
+pub mod backup_status;
 pub mod context;
 pub mod deletion;
 pub mod drift;
@@ -20,7 +23,9 @@ pub mod migration;
 pub mod outcome;
 pub mod password;
 pub mod prepare;
+pub mod restore;
 pub mod run;
+pub mod schedule;
 pub mod status;
 
 pub use context::{Context, ObjectRef, ObjectSource, SecretObject, SecretStore, SourceError, StoredSecret};

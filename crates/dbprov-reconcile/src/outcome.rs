@@ -75,6 +75,14 @@ pub enum Info {
     Migration {
         engine: EngineKind,
     },
+    /// A backup (or a schedule's run) of a database on an instance of this engine.
+    Backup {
+        engine: EngineKind,
+    },
+    /// A restore into an instance of this engine.
+    Restore {
+        engine: EngineKind,
+    },
     Grant {
         engine: EngineKind,
         grantee: String,

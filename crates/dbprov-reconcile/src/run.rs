@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dbprov_core::model::{CatalogRequest, GrantScope};
-use dbprov_core::{Engine, Plan};
+use dbprov_core::{Engine, ErrorCategory, Plan};
 
 use crate::context::{Context, ObjectRef};
 use crate::drift::{Decision, decide};
@@ -70,11 +70,24 @@ pub async fn run(
                 catalog
             }
             Err(error) => {
-                if error.category().as_str() == "ConnectionFailed" {
-                    ctx.engines.forget(&key).await;
-                }
-                fail_all(&group, outcomes, |_| Failure::Engine {
-                    error: clone_error(&error),
+                // A read that fails because the server went away (a pool timing out) is a connection
+                // failure: say so truthfully, and reconnect next time.
+                let failure = match engine.ping().await {
+                    Err(ping) => {
+                        ctx.engines.forget(&key).await;
+                        ping
+                    }
+                    Ok(()) => error,
+                };
+                fail_all(&group, outcomes, |_| match failure.category() {
+                    ErrorCategory::ConnectionFailed
+                    | ErrorCategory::AuthenticationFailed
+                    | ErrorCategory::TlsFailed => Failure::Connect {
+                        error: clone_error(&failure),
+                    },
+                    _ => Failure::Engine {
+                        error: clone_error(&failure),
+                    },
                 });
                 continue;
             }

@@ -15,6 +15,7 @@ use crate::outcome::{Info, Outcome};
 /// The conditions, phase, message, observed generation and drift every kind shares.
 pub fn common<S: ObjectStatus>(status: &mut S, outcome: &Outcome, generation: Option<i64>, now: &Time) {
     let was_ready = is_true(status.conditions(), ConditionType::Ready);
+    let was_degraded = is_true(status.conditions(), ConditionType::Degraded);
     let conditions = status.conditions_mut();
     let set = |conditions: &mut Vec<_>, kind, value, why: &str, message: String| {
         set_condition(conditions, kind, value, why, message, generation, now.clone());
@@ -30,7 +31,7 @@ pub fn common<S: ObjectStatus>(status: &mut S, outcome: &Outcome, generation: Op
                     failure.reason(),
                     text.clone(),
                 );
-            } else if !failure.is_waiting() && matches!(failure, crate::Failure::Engine { .. }) {
+            } else if matches!(failure, crate::Failure::Engine { .. }) {
                 set(
                     conditions,
                     ConditionType::Connected,
@@ -56,7 +57,8 @@ pub fn common<S: ObjectStatus>(status: &mut S, outcome: &Outcome, generation: Op
                 );
             }
             // An object that was Ready and now fails is degraded: it may still work, but dbprov cannot vouch.
-            let degraded = was_ready && failure.requeue_after().is_some();
+            // It stays degraded while the failures go on.
+            let degraded = (was_ready || was_degraded) && failure.requeue_after().is_some();
             set(
                 conditions,
                 ConditionType::Degraded,
@@ -277,5 +279,79 @@ pub fn migration(
             generation,
             now.clone(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dbprov_api::conditions::find;
+    use dbprov_api::v1alpha1::DatabaseStatus;
+    use dbprov_core::EngineError;
+    use dbprov_core::error::ConnectFailure;
+
+    use super::*;
+    use crate::context::ObjectRef;
+    use crate::failure::Failure;
+
+    fn now() -> Time {
+        Time(k8s_openapi::jiff::Timestamp::now())
+    }
+
+    fn outcome(failure: Option<Failure>) -> Outcome {
+        let outcome = Outcome::new(ObjectRef::new(dbprov_api::Kind::Database, Some("default"), "db"));
+        match failure {
+            Some(failure) => outcome.failed(failure),
+            None => outcome,
+        }
+    }
+
+    fn unreachable() -> Failure {
+        Failure::Engine {
+            error: EngineError::Connect {
+                engine: "PostgreSQL",
+                target: "pg".into(),
+                failure: ConnectFailure::Unreachable,
+                source: "connection refused".into(),
+            },
+        }
+    }
+
+    fn condition(status: &DatabaseStatus, kind: ConditionType) -> (String, String) {
+        let condition = find(&status.conditions, kind).expect("the condition is set");
+        (condition.status.clone(), condition.reason.clone())
+    }
+
+    #[test]
+    fn a_lost_server_is_not_connected_and_stays_degraded_until_it_recovers() {
+        let mut status = DatabaseStatus::default();
+        database(&mut status, &outcome(None), Some(1), &now());
+        assert_eq!(condition(&status, ConditionType::Ready).0, "True");
+
+        for _ in 0..3 {
+            database(&mut status, &outcome(Some(unreachable())), Some(1), &now());
+            assert_eq!(
+                condition(&status, ConditionType::Connected),
+                ("False".into(), "ConnectionFailed".into())
+            );
+            assert_eq!(condition(&status, ConditionType::Ready).0, "False");
+            assert_eq!(
+                condition(&status, ConditionType::Degraded).0,
+                "True",
+                "stays degraded while failing"
+            );
+        }
+
+        database(&mut status, &outcome(None), Some(1), &now());
+        assert_eq!(condition(&status, ConditionType::Ready).0, "True");
+        assert_eq!(condition(&status, ConditionType::Degraded).0, "False");
+        assert_eq!(condition(&status, ConditionType::Connected).0, "True");
+    }
+
+    #[test]
+    fn a_new_object_that_cannot_connect_is_not_degraded() {
+        let mut status = DatabaseStatus::default();
+        database(&mut status, &outcome(Some(unreachable())), Some(1), &now());
+        assert_eq!(condition(&status, ConditionType::Degraded).0, "False");
+        assert_eq!(status.phase, Some(dbprov_api::v1alpha1::Phase::Failed));
     }
 }

@@ -96,6 +96,18 @@ pub fn deletion_settings(resource: &Resource) -> Result<DeletionSettings, FieldE
             protected: false,
             protection_source: "",
         },
+        // Deleting a backup's or a restore's object keeps the artifact and the restored data; artifacts are
+        // deleted only by a schedule's retention.
+        Resource::DatabaseBackup(_) | Resource::DatabaseRestore(_) => DeletionSettings {
+            policy: DeletionPolicy::Retain,
+            protected: false,
+            protection_source: "",
+        },
+        Resource::DatabaseBackupSchedule(object) => DeletionSettings {
+            policy: DeletionPolicy::Retain,
+            protected: object.spec.deletion_protection,
+            protection_source: "spec.deletionProtection",
+        },
         Resource::Secret(_) => DeletionSettings {
             policy: DeletionPolicy::Retain,
             protected: false,

@@ -8,20 +8,28 @@
 // repeated keys inside distinct columns for duplicated attributes.
 #![allow(clippy::duplicated_attributes)]
 
+pub mod backup;
+pub mod backup_schedule;
+pub mod backup_storage;
 pub mod common;
 pub mod database;
 pub mod grant;
 pub mod instance;
 pub mod migration;
+pub mod restore;
 pub mod role;
 pub mod status;
 pub mod user;
 
+pub use backup::*;
+pub use backup_schedule::*;
+pub use backup_storage::*;
 pub use common::*;
 pub use database::*;
 pub use grant::*;
 pub use instance::*;
 pub use migration::*;
+pub use restore::*;
 pub use role::*;
 pub use status::*;
 pub use user::*;

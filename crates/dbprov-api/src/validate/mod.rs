@@ -7,12 +7,15 @@
 //!   MySQL- vs MariaDB-only options and privileges.
 //! * [`validate_update`] compares an object with its previous version: immutable fields.
 
+mod backup;
+mod backup_schedule;
 mod common;
 mod database;
 mod grant;
 mod immutable;
 mod instance;
 mod migration;
+mod restore;
 mod role;
 mod user;
 
@@ -66,6 +69,18 @@ fn check(resource: &Resource, engine: Option<EngineKind>) -> Result<(), Vec<Fiel
             common::metadata(&mut errors, &object.metadata, true);
             migration::check(&mut errors, &object.spec);
         }
+        Resource::DatabaseBackup(object) => {
+            common::metadata(&mut errors, &object.metadata, true);
+            backup::check(&mut errors, &object.spec, engine);
+        }
+        Resource::DatabaseBackupSchedule(object) => {
+            common::metadata(&mut errors, &object.metadata, true);
+            backup_schedule::check(&mut errors, &object.spec, engine);
+        }
+        Resource::DatabaseRestore(object) => {
+            common::metadata(&mut errors, &object.metadata, true);
+            restore::check(&mut errors, &object.spec, engine);
+        }
         Resource::Secret(object) => {
             common::metadata(&mut errors, &object.metadata, true);
         }
@@ -75,3 +90,5 @@ fn check(resource: &Resource, engine: Option<EngineKind>) -> Result<(), Vec<Fiel
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_backup;

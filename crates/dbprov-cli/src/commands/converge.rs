@@ -21,8 +21,9 @@ use crate::host::{CliWorld, key_of};
 use crate::loader::{self, Document, ManifestProblem};
 use crate::output;
 use crate::record::{extra_of, hints_from, spec_hash, status_of};
+use crate::runs;
 use crate::secret_files::{SecretDocument, SecretFiles, SecretMetadata};
-use crate::state::{ObjectRecord, StateStore};
+use crate::state::{ObjectKey, ObjectRecord, StateStore};
 
 /// Failures that mean the manifests are wrong (not the servers): reported before anything runs.
 fn is_manifest_problem(failure: &Failure) -> bool {
@@ -67,12 +68,19 @@ pub async fn converge(
     let mut prepared: Vec<(usize, Result<Prepared, Failure>)> = Vec::new();
     let mut problems = Vec::new();
     let mut previous: BTreeMap<ObjectRef, Option<ObjectRecord>> = BTreeMap::new();
+    // Every earlier record in one query, not one per object.
+    let stored: BTreeMap<ObjectKey, ObjectRecord> = state
+        .list(None)
+        .await?
+        .into_iter()
+        .map(|record| (record.key.clone(), record))
+        .collect();
     for (position, document) in documents.iter().enumerate() {
         let resource = &document.loaded.resource;
         let Some(object) = ObjectRef::of(resource) else {
             continue;
         };
-        let record = state.get(&key_of(&object)).await?;
+        let record = stored.get(&key_of(&object)).cloned();
         previous.insert(object.clone(), record.clone());
         if matches!(
             resource,
@@ -82,6 +90,20 @@ pub async fn converge(
             if let Err(failure) = dbprov_reconcile::resolve_instance(&ctx, &object, false).await
                 && is_manifest_problem(&failure)
             {
+                problems.push(ManifestProblem {
+                    origin: Some(document.loaded.origin.clone()),
+                    message: failure.to_string(),
+                });
+            }
+            continue;
+        }
+        if matches!(
+            resource,
+            Resource::DatabaseBackup(_) | Resource::DatabaseBackupSchedule(_) | Resource::DatabaseRestore(_)
+        ) {
+            // Backups, schedules and restores run last, in manifest order; here only their references are
+            // checked.
+            if let Err(failure) = run_references(&ctx, resource).await {
                 problems.push(ManifestProblem {
                     origin: Some(document.loaded.origin.clone()),
                     message: failure.to_string(),
@@ -182,9 +204,38 @@ pub async fn converge(
         outcomes.insert(object.clone(), outcome);
         migrations.insert(object, migration_state);
     }
+    // Backups, schedules and restores after everything else, in manifest order: a restore may use a backup
+    // made earlier in the same run.
+    let mut run_statuses: BTreeMap<ObjectRef, serde_json::Value> = BTreeMap::new();
+    for document in &documents {
+        let resource = &document.loaded.resource;
+        let Some(object) = ObjectRef::of(resource) else {
+            continue;
+        };
+        let record = previous.get(&object).and_then(Option::as_ref);
+        let (outcome, status) = match resource {
+            Resource::DatabaseBackup(backup) => {
+                let (outcome, status) = runs::backup(&ctx, &world, backup, record, mode).await;
+                (outcome, serde_json::to_value(status)?)
+            }
+            Resource::DatabaseRestore(restore) => {
+                let (outcome, status) = runs::restore(&ctx, restore, record, mode).await;
+                (outcome, serde_json::to_value(status)?)
+            }
+            Resource::DatabaseBackupSchedule(schedule) => {
+                let spec_changed = hints_from(record, &document.value).spec_changed;
+                let (outcome, status) = runs::schedule(&state, schedule, record, spec_changed, mode).await?;
+                (outcome, serde_json::to_value(status)?)
+            }
+            _ => continue,
+        };
+        outcomes.insert(object.clone(), outcome);
+        run_statuses.insert(object, status);
+    }
     ctx.engines.close_all().await;
 
     if mode == Mode::Apply {
+        let mut records = Vec::new();
         for document in &documents {
             let Some(object) = ObjectRef::of(&document.loaded.resource) else {
                 continue;
@@ -200,9 +251,12 @@ pub async fn converge(
                 previous: previous.get(&object).cloned().flatten(),
                 prepared,
                 migration: migrations.get(&object),
+                status: run_statuses.get(&object),
             };
-            record(&state, recorded, &now).await?;
+            records.push(record(recorded, &now));
         }
+        // One transaction for the whole run: one fsync, not one per object.
+        state.put_all(&records).await?;
     }
     state.close().await;
 
@@ -274,7 +328,7 @@ fn keep_manifest_secrets(state: &StateStore, documents: &[Document]) -> anyhow::
             annotations: Default::default(),
         };
         let secret_type = secret.type_.clone().unwrap_or_else(|| "Opaque".to_owned());
-        files.write(&namespace, &SecretDocument::new(metadata, &secret_type, &values))?;
+        files.write_copy(&namespace, &SecretDocument::new(metadata, &secret_type, &values))?;
     }
     Ok(())
 }
@@ -287,9 +341,11 @@ struct Recorded<'a> {
     previous: Option<ObjectRecord>,
     prepared: Option<&'a Prepared>,
     migration: Option<&'a MigrationState>,
+    /// The status a backup, schedule or restore reconciler computed.
+    status: Option<&'a serde_json::Value>,
 }
 
-async fn record(state: &StateStore, recorded: Recorded<'_>, now: &Time) -> anyhow::Result<()> {
+fn record(recorded: Recorded<'_>, now: &Time) -> ObjectRecord {
     let Recorded {
         document,
         object,
@@ -297,12 +353,16 @@ async fn record(state: &StateStore, recorded: Recorded<'_>, now: &Time) -> anyho
         previous,
         prepared,
         migration,
+        status,
     } = recorded;
     let previous_status = previous
         .as_ref()
         .map(|record| record.status.clone())
         .unwrap_or_default();
-    let status = status_of(object.kind, &previous_status, outcome, migration, now);
+    let status = match status {
+        Some(status) => status.clone(),
+        None => status_of(object.kind, &previous_status, outcome, migration, now),
+    };
     // The declaration counts as applied when the reconcile succeeded; drift left in place under `detect`
     // does not make it pending again.
     let applied_spec_hash = if outcome.is_ok() {
@@ -335,7 +395,7 @@ async fn record(state: &StateStore, recorded: Recorded<'_>, now: &Time) -> anyho
         })
         .unwrap_or_else(|| now.0.to_string());
     manifest["metadata"]["creationTimestamp"] = serde_json::Value::from(created_at);
-    let record = ObjectRecord {
+    ObjectRecord {
         key: key_of(object),
         manifest,
         status,
@@ -351,8 +411,83 @@ async fn record(state: &StateStore, recorded: Recorded<'_>, now: &Time) -> anyho
         },
         extra: extra_of(previous.as_ref(), outcome, &scopes),
         updated_at: chrono::Utc::now(),
+    }
+}
+
+/// The objects a backup, schedule or restore refers to must exist (in the manifests or the state).
+async fn run_references(ctx: &Context, resource: &Resource) -> Result<(), Failure> {
+    let namespace = resource.namespace().unwrap_or("default");
+    let mut references = Vec::new();
+    let mut reference = |kind, name: &str, ns: Option<&String>, field| {
+        references.push((
+            ObjectRef::new(kind, Some(ns.map_or(namespace, String::as_str)), name),
+            field,
+        ));
     };
-    state.put(&record).await?;
+    match resource {
+        Resource::DatabaseBackup(backup) => {
+            let database = &backup.spec.database_ref;
+            reference(
+                dbprov_api::Kind::Database,
+                &database.name,
+                database.namespace.as_ref(),
+                "spec.databaseRef",
+            );
+        }
+        Resource::DatabaseBackupSchedule(schedule) => {
+            let database = &schedule.spec.template.spec.database_ref;
+            reference(
+                dbprov_api::Kind::Database,
+                &database.name,
+                database.namespace.as_ref(),
+                "spec.template.spec.databaseRef",
+            );
+        }
+        Resource::DatabaseRestore(restore) => {
+            if let Some(backup) = &restore.spec.backup_ref {
+                reference(
+                    dbprov_api::Kind::DatabaseBackup,
+                    &backup.name,
+                    backup.namespace.as_ref(),
+                    "spec.backupRef",
+                );
+            }
+            let target = &restore.spec.target;
+            if let Some(database) = &target.database_ref {
+                reference(
+                    dbprov_api::Kind::Database,
+                    &database.name,
+                    database.namespace.as_ref(),
+                    "spec.target.databaseRef",
+                );
+            }
+            if let Some(instance) = &target.instance_ref {
+                reference(
+                    dbprov_api::Kind::DatabaseInstance,
+                    &instance.name,
+                    instance.namespace.as_ref(),
+                    "spec.target.instanceRef",
+                );
+            }
+            if let Some(instance) = &target.cluster_instance_ref {
+                references.push((
+                    ObjectRef::new(dbprov_api::Kind::ClusterDatabaseInstance, None, &instance.name),
+                    "spec.target.clusterInstanceRef",
+                ));
+            }
+        }
+        _ => {}
+    }
+    for (object, field) in references {
+        let found = ctx
+            .source
+            .get(&object)
+            .await
+            .map_err(|error| Failure::Source { error })?;
+        if found.is_none() {
+            return Err(Failure::ReferenceNotFound { object, field });
+        }
+    }
     Ok(())
 }
 
