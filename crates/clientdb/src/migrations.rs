@@ -5,15 +5,12 @@
 //! file is added there but not here. The `schema_migrations` table is golang-migrate's, so the seeds'
 //! `migrate` CLI and clientdb can take turns on the same database.
 
-use std::path::Path;
-
-use dbprov_core::{ConnectionSpec, Secret, TlsSpec};
 use dbprov_migrate::url::{MySqlTarget, PostgresTarget, SqliteTarget};
 use dbprov_migrate::{
     DatabaseVersion, MigrationTarget, Migrator, RunError, RunReport, Source, SourceError, UrlError,
 };
 
-use crate::config::{DatabaseConfig, DatabaseTarget, Driver, ServerTarget};
+use crate::config::{DatabaseConfig, DatabaseTarget, Driver};
 
 macro_rules! embed {
     ($directory:literal: $($name:literal),* $(,)?) => {
@@ -72,9 +69,8 @@ pub enum MigrationError {
         #[source]
         source: UrlError,
     },
-    #[error("failed to read {}", path.display())]
+    #[error("failed to read a TLS file")]
     ReadCertificate {
-        path: std::path::PathBuf,
         #[source]
         source: std::io::Error,
     },
@@ -123,56 +119,24 @@ pub fn source(driver: Driver) -> Result<Source, MigrationError> {
 
 /// The migration target for the configured database (same host, credentials and TLS as the store).
 pub fn target(config: &DatabaseConfig) -> Result<MigrationTarget, MigrationError> {
-    Ok(match &config.target {
-        DatabaseTarget::Sqlite { path } => MigrationTarget::Sqlite(SqliteTarget::from_path(path)),
-        DatabaseTarget::Postgres(server) => {
-            let spec = connection_spec(server, config)?;
-            MigrationTarget::Postgres(
-                PostgresTarget::from_connection(&spec, &server.database)
-                    .map_err(|source| target_error(config, source))?,
-            )
-        }
-        DatabaseTarget::MySql(server) => {
-            let spec = connection_spec(server, config)?;
-            MigrationTarget::MySql(
-                MySqlTarget::from_connection(&spec, &server.database)
-                    .map_err(|source| target_error(config, source))?,
-            )
-        }
-    })
-}
-
-fn target_error(config: &DatabaseConfig, source: UrlError) -> MigrationError {
-    MigrationError::Target {
+    if let DatabaseTarget::Sqlite { path } = &config.target {
+        return Ok(MigrationTarget::Sqlite(SqliteTarget::from_path(path)));
+    }
+    let (driver, spec, database) = config
+        .target
+        .server_connection(config.pool.connect_timeout)
+        .map_err(|source| MigrationError::ReadCertificate { source })?
+        .expect("invariant: every target but SQLite is a server");
+    let failed = |source| MigrationError::Target {
         target: config.masked_dsn(),
         source,
-    }
-}
-
-fn connection_spec(server: &ServerTarget, config: &DatabaseConfig) -> Result<ConnectionSpec, MigrationError> {
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| MigrationError::ReadCertificate {
-            path: path.to_owned(),
-            source,
-        })
     };
-    let tls = TlsSpec {
-        mode: server.tls_mode,
-        ca_pem: server.tls_root_cert.as_deref().map(read).transpose()?,
-        client_cert_pem: server.tls_client_cert.as_deref().map(read).transpose()?,
-        client_key_pem: server
-            .tls_client_key
-            .as_deref()
-            .map(read)
-            .transpose()?
-            .map(|pem| Secret::new(String::from_utf8_lossy(&pem).into_owned())),
-    };
-    Ok(ConnectionSpec::tcp(server.host.clone(), server.port)
-        .with_credentials(server.user.clone(), server.password.clone())
-        .with_database(server.database.clone())
-        .with_tls(tls)
-        .with_connect_timeout(config.pool.connect_timeout)
-        .with_label(format!("{}:{}", server.host, server.port)))
+    Ok(match driver {
+        Driver::Postgres => {
+            MigrationTarget::Postgres(PostgresTarget::from_connection(&spec, &database).map_err(failed)?)
+        }
+        _ => MigrationTarget::MySql(MySqlTarget::from_connection(&spec, &database).map_err(failed)?),
+    })
 }
 
 async fn migrator(config: &DatabaseConfig) -> Result<Migrator, MigrationError> {
@@ -239,6 +203,7 @@ pub async fn ensure_current(config: &DatabaseConfig) -> Result<(), MigrationErro
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+    use std::path::Path;
 
     use super::*;
 

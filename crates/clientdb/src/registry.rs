@@ -178,10 +178,19 @@ impl ClientRegistry {
         policy: HashPolicy,
         migrate: bool,
     ) -> Result<Self, RegistryError> {
-        let config = DatabaseConfig::from_url(database_url)?;
-        let store = Store::connect(&config).await?;
+        Self::connect_config(&DatabaseConfig::from_url(database_url)?, policy, migrate).await
+    }
+
+    /// Connects to a configured database (see [`DatabaseConfig`]; dbprov's reconciler passes a
+    /// `DatabaseTarget::Connection`), applying the embedded schema migrations first when `migrate` is true.
+    pub async fn connect_config(
+        config: &DatabaseConfig,
+        policy: HashPolicy,
+        migrate: bool,
+    ) -> Result<Self, RegistryError> {
+        let store = Store::connect(config).await?;
         if migrate {
-            migrations::up(&config).await?;
+            migrations::up(config).await?;
         }
         Self::new(store, policy)
     }

@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use dbprov_core::{Secret, TlsMode};
+use dbprov_core::{ConnectionSpec, Secret, TlsMode, TlsSpec};
 use url::Url;
 
 use super::duration::{DurationError, parse_duration};
@@ -75,9 +75,72 @@ pub struct ServerTarget {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseTarget {
-    Sqlite { path: PathBuf },
+    Sqlite {
+        path: PathBuf,
+    },
     Postgres(ServerTarget),
     MySql(ServerTarget),
+    /// A server described by dbprov's own connection model (the `OAuth2Client` reconciler, which connects
+    /// to a `Database` of a `DatabaseInstance` with the instance's credentials and TLS material).
+    Connection {
+        driver: Driver,
+        spec: ConnectionSpec,
+        database: String,
+    },
+}
+
+impl ServerTarget {
+    /// The connection in dbprov's model, reading the TLS files the configuration names.
+    pub fn connection_spec(&self, connect_timeout: Duration) -> Result<ConnectionSpec, std::io::Error> {
+        let read = |path: &PathBuf| {
+            std::fs::read(path)
+                .map_err(|error| std::io::Error::new(error.kind(), format!("{}: {error}", path.display())))
+        };
+        let tls = TlsSpec {
+            mode: self.tls_mode,
+            ca_pem: self.tls_root_cert.as_ref().map(read).transpose()?,
+            client_cert_pem: self.tls_client_cert.as_ref().map(read).transpose()?,
+            client_key_pem: self
+                .tls_client_key
+                .as_ref()
+                .map(read)
+                .transpose()?
+                .map(|pem| Secret::new(String::from_utf8_lossy(&pem).into_owned())),
+        };
+        Ok(ConnectionSpec::tcp(self.host.clone(), self.port)
+            .with_credentials(self.user.clone(), self.password.clone())
+            .with_database(self.database.clone())
+            .with_tls(tls)
+            .with_connect_timeout(connect_timeout)
+            .with_label(format!("{}:{}", self.host, self.port)))
+    }
+}
+
+impl DatabaseTarget {
+    /// A server target as (driver, connection, database name); `None` for SQLite.
+    pub fn server_connection(
+        &self,
+        connect_timeout: Duration,
+    ) -> Result<Option<(Driver, ConnectionSpec, String)>, std::io::Error> {
+        Ok(match self {
+            DatabaseTarget::Sqlite { .. } => None,
+            DatabaseTarget::Postgres(server) => Some((
+                Driver::Postgres,
+                server.connection_spec(connect_timeout)?,
+                server.database.clone(),
+            )),
+            DatabaseTarget::MySql(server) => Some((
+                Driver::MySql,
+                server.connection_spec(connect_timeout)?,
+                server.database.clone(),
+            )),
+            DatabaseTarget::Connection {
+                driver,
+                spec,
+                database,
+            } => Some((*driver, spec.clone(), database.clone())),
+        })
+    }
 }
 
 /// Connection pool settings (the seeds' Go `database/sql` knobs, mapped onto sqlx's pool).
@@ -253,6 +316,7 @@ impl DatabaseConfig {
             DatabaseTarget::Sqlite { .. } => Driver::Sqlite,
             DatabaseTarget::Postgres(_) => Driver::Postgres,
             DatabaseTarget::MySql(_) => Driver::MySql,
+            DatabaseTarget::Connection { driver, .. } => driver,
         }
     }
 
@@ -262,6 +326,28 @@ impl DatabaseConfig {
             DatabaseTarget::Sqlite { path } => format!("sqlite://{}", path.display()),
             DatabaseTarget::Postgres(server) => masked_server("postgres", server),
             DatabaseTarget::MySql(server) => masked_server("mysql", server),
+            DatabaseTarget::Connection {
+                driver,
+                spec,
+                database,
+            } => {
+                let user = spec.username().unwrap_or_default();
+                let password = if spec.credentials.as_ref().is_some_and(|c| c.password.is_some()) {
+                    ":***"
+                } else {
+                    ""
+                };
+                let address = match &spec.endpoint {
+                    dbprov_core::Endpoint::Tcp { host, port } => format!("{}:{port}", host_for_url(host)),
+                    dbprov_core::Endpoint::Socket { path } | dbprov_core::Endpoint::Directory { path } => {
+                        path.display().to_string()
+                    }
+                };
+                format!(
+                    "{driver}://{user}{password}@{address}/{database}?sslmode={}",
+                    spec.tls.mode.as_str()
+                )
+            }
         }
     }
 }

@@ -2,13 +2,10 @@
 
 use std::time::Duration;
 
-use dbprov_core::TlsMode;
-use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::pool::PoolOptions;
-use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
-use crate::config::{DatabaseConfig, DatabaseTarget, PoolSettings, ServerTarget};
+use crate::config::{DatabaseConfig, DatabaseTarget, Driver, PoolSettings};
 
 use super::Backend;
 use super::error::StoreError;
@@ -28,64 +25,6 @@ fn pool_options<DB: sqlx::Database>(settings: &PoolSettings) -> PoolOptions<DB> 
         .test_before_acquire(false)
 }
 
-fn postgres_options(server: &ServerTarget) -> PgConnectOptions {
-    let mut options = PgConnectOptions::new_without_pgpass()
-        .host(&server.host)
-        .port(server.port)
-        .username(&server.user)
-        .database(&server.database)
-        .application_name("clientdb")
-        .ssl_mode(match server.tls_mode {
-            TlsMode::Disable => PgSslMode::Disable,
-            TlsMode::Prefer => PgSslMode::Prefer,
-            TlsMode::Require => PgSslMode::Require,
-            TlsMode::VerifyCa => PgSslMode::VerifyCa,
-            TlsMode::VerifyFull => PgSslMode::VerifyFull,
-        });
-    if let Some(password) = &server.password {
-        options = options.password(password.expose());
-    }
-    if let Some(path) = &server.tls_root_cert {
-        options = options.ssl_root_cert(path);
-    }
-    if let Some(path) = &server.tls_client_cert {
-        options = options.ssl_client_cert(path);
-    }
-    if let Some(path) = &server.tls_client_key {
-        options = options.ssl_client_key(path);
-    }
-    options
-}
-
-fn mysql_options(server: &ServerTarget) -> MySqlConnectOptions {
-    let mut options = MySqlConnectOptions::new()
-        .host(&server.host)
-        .port(server.port)
-        .username(&server.user)
-        .database(&server.database)
-        .charset("utf8mb4")
-        .ssl_mode(match server.tls_mode {
-            TlsMode::Disable => MySqlSslMode::Disabled,
-            TlsMode::Prefer => MySqlSslMode::Preferred,
-            TlsMode::Require => MySqlSslMode::Required,
-            TlsMode::VerifyCa => MySqlSslMode::VerifyCa,
-            TlsMode::VerifyFull => MySqlSslMode::VerifyIdentity,
-        });
-    if let Some(password) = &server.password {
-        options = options.password(password.expose());
-    }
-    if let Some(path) = &server.tls_root_cert {
-        options = options.ssl_ca(path);
-    }
-    if let Some(path) = &server.tls_client_cert {
-        options = options.ssl_client_cert(path);
-    }
-    if let Some(path) = &server.tls_client_key {
-        options = options.ssl_client_key(path);
-    }
-    options
-}
-
 fn sqlite_options(path: &std::path::Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
@@ -98,24 +37,32 @@ fn sqlite_options(path: &std::path::Path) -> SqliteConnectOptions {
 }
 
 async fn connect_once(config: &DatabaseConfig) -> Result<Backend, sqlx::Error> {
-    let backend = match &config.target {
-        DatabaseTarget::Sqlite { path } => Backend::Sqlite(
+    if let DatabaseTarget::Sqlite { path } = &config.target {
+        return Ok(Backend::Sqlite(
             pool_options(&config.pool)
                 .connect_with(sqlite_options(path))
                 .await?,
-        ),
-        DatabaseTarget::Postgres(server) => Backend::Postgres(
-            pool_options(&config.pool)
-                .connect_with(postgres_options(server))
-                .await?,
-        ),
-        DatabaseTarget::MySql(server) => Backend::MySql(
-            pool_options(&config.pool)
-                .connect_with(mysql_options(server))
-                .await?,
-        ),
-    };
-    Ok(backend)
+        ));
+    }
+    let (driver, spec, database) = config
+        .target
+        .server_connection(config.pool.connect_timeout)?
+        .expect("invariant: every target but SQLite is a server");
+    // The engines build the driver options (address, credentials, TLS modes and material): one place for all
+    // of dbprov, so clientdb connects exactly as `dbprov` does.
+    let invalid = |error: dbprov_core::EngineError| sqlx::Error::Configuration(error.chain().into());
+    Ok(match driver {
+        Driver::Postgres => {
+            let options = dbprov_postgres::connect_options(&spec, &database)
+                .map_err(invalid)?
+                .application_name("clientdb");
+            Backend::Postgres(pool_options(&config.pool).connect_with(options).await?)
+        }
+        _ => {
+            let options = dbprov_mysql::connect_options(&spec, Some(&database)).map_err(invalid)?;
+            Backend::MySql(pool_options(&config.pool).connect_with(options).await?)
+        }
+    })
 }
 
 /// Connects, retrying `config.retry.attempts` times with exponential backoff; logs each attempt with the

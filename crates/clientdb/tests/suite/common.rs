@@ -187,6 +187,7 @@ impl TestDatabase {
                     server.user, server.host, server.port, server.database
                 )
             }
+            DatabaseTarget::Connection { .. } => unreachable!("the suite configures servers by URL parts"),
         }
     }
 }
