@@ -6,7 +6,7 @@ use kube::CustomResourceExt;
 use crate::kind::Kind;
 use crate::v1alpha1::{
     ClusterDatabaseInstance, Database, DatabaseBackup, DatabaseBackupSchedule, DatabaseGrant,
-    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser,
+    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser, OAuth2Client,
 };
 
 /// The header of [`crds_yaml`].
@@ -26,6 +26,7 @@ pub fn crd(kind: Kind) -> CustomResourceDefinition {
         Kind::DatabaseBackup => DatabaseBackup::crd(),
         Kind::DatabaseBackupSchedule => DatabaseBackupSchedule::crd(),
         Kind::DatabaseRestore => DatabaseRestore::crd(),
+        Kind::OAuth2Client => OAuth2Client::crd(),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::error::{FieldError, FieldErrorKind};
 use crate::kind::Kind;
 use crate::v1alpha1::{
     API_VERSION, ClusterDatabaseInstance, Database, DatabaseBackup, DatabaseBackupSchedule, DatabaseGrant,
-    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser, GROUP,
+    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser, GROUP, OAuth2Client,
 };
 
 /// One object of a manifest.
@@ -35,6 +35,8 @@ pub enum Resource {
     DatabaseBackupSchedule(Box<DatabaseBackupSchedule>),
     /// A `DatabaseRestore`.
     DatabaseRestore(Box<DatabaseRestore>),
+    /// An `OAuth2Client`.
+    OAuth2Client(Box<OAuth2Client>),
     /// A core `v1` Secret (admin credentials, existing passwords, TLS material).
     Secret(Box<Secret>),
 }
@@ -53,6 +55,7 @@ impl Resource {
             Resource::DatabaseBackup(_) => Kind::DatabaseBackup,
             Resource::DatabaseBackupSchedule(_) => Kind::DatabaseBackupSchedule,
             Resource::DatabaseRestore(_) => Kind::DatabaseRestore,
+            Resource::OAuth2Client(_) => Kind::OAuth2Client,
             Resource::Secret(_) => return None,
         })
     }
@@ -75,6 +78,7 @@ impl Resource {
             Resource::DatabaseBackup(object) => &object.metadata,
             Resource::DatabaseBackupSchedule(object) => &object.metadata,
             Resource::DatabaseRestore(object) => &object.metadata,
+            Resource::OAuth2Client(object) => &object.metadata,
             Resource::Secret(object) => &object.metadata,
         }
     }
@@ -203,6 +207,7 @@ pub fn parse_document(value: Value) -> Result<Resource, FieldError> {
         Kind::DatabaseBackup => Resource::DatabaseBackup(Box::new(deserialize(value)?)),
         Kind::DatabaseBackupSchedule => Resource::DatabaseBackupSchedule(Box::new(deserialize(value)?)),
         Kind::DatabaseRestore => Resource::DatabaseRestore(Box::new(deserialize(value)?)),
+        Kind::OAuth2Client => Resource::OAuth2Client(Box::new(deserialize(value)?)),
     })
 }
 

@@ -34,11 +34,13 @@ pub enum Kind {
     DatabaseBackupSchedule,
     /// A restore of a backup.
     DatabaseRestore,
+    /// An OAuth2 client in a clientdb client database.
+    OAuth2Client,
 }
 
 impl Kind {
     /// Every kind, in dependency order.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::DatabaseInstance,
         Kind::ClusterDatabaseInstance,
         Kind::Database,
@@ -49,6 +51,7 @@ impl Kind {
         Kind::DatabaseBackup,
         Kind::DatabaseBackupSchedule,
         Kind::DatabaseRestore,
+        Kind::OAuth2Client,
     ];
 
     /// The `kind` field value.
@@ -64,6 +67,7 @@ impl Kind {
             Kind::DatabaseBackup => "DatabaseBackup",
             Kind::DatabaseBackupSchedule => "DatabaseBackupSchedule",
             Kind::DatabaseRestore => "DatabaseRestore",
+            Kind::OAuth2Client => "OAuth2Client",
         }
     }
 
@@ -85,6 +89,7 @@ impl Kind {
             Kind::DatabaseBackup => "databasebackups",
             Kind::DatabaseBackupSchedule => "databasebackupschedules",
             Kind::DatabaseRestore => "databaserestores",
+            Kind::OAuth2Client => "oauth2clients",
         }
     }
 
@@ -101,6 +106,7 @@ impl Kind {
             Kind::DatabaseBackup => &["dbbak"],
             Kind::DatabaseBackupSchedule => &["dbbaksched"],
             Kind::DatabaseRestore => &["dbrestore"],
+            Kind::OAuth2Client => &["oac"],
         }
     }
 
@@ -125,6 +131,7 @@ impl Kind {
             Kind::DatabaseMigration => 5,
             // Backups, schedules and restores run after everything else, in manifest order among themselves.
             Kind::DatabaseBackup | Kind::DatabaseBackupSchedule | Kind::DatabaseRestore => 6,
+            Kind::OAuth2Client => 7,
         }
     }
 
@@ -216,7 +223,8 @@ mod tests {
                 Kind::DatabaseMigration,
                 Kind::DatabaseBackup,
                 Kind::DatabaseBackupSchedule,
-                Kind::DatabaseRestore
+                Kind::DatabaseRestore,
+                Kind::OAuth2Client
             ]
         );
         assert_eq!(Kind::ClusterDatabaseInstance.scope(), Scope::Cluster);

@@ -52,7 +52,9 @@ pub fn status_of(
             update::<DatabaseGrantStatus>(previous, |s| status::grant(s, outcome, None, now))
         }
         // Their reconcilers compute the status themselves (see `runs`).
-        Kind::DatabaseBackup | Kind::DatabaseBackupSchedule | Kind::DatabaseRestore => previous.clone(),
+        Kind::DatabaseBackup | Kind::DatabaseBackupSchedule | Kind::DatabaseRestore | Kind::OAuth2Client => {
+            previous.clone()
+        }
         Kind::DatabaseMigration => update::<DatabaseMigrationStatus>(previous, |s| {
             status::migration(
                 s,

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use dbprov_api::FieldError;
 use dbprov_api::duration::{parse_age, parse_go_duration};
 use dbprov_api::v1alpha1::{
     BackupStorage, CompressionAlgorithm, CompressionConfig, Database, DatabaseBackupSpec,
     DatabaseRestoreSpec, EncryptionConfig, ObjectReference, PostgresDumpFormat, StorageType,
 };
-use dbprov_api::{FieldError, Kind, Resource};
 use dbprov_backup::artifact::ArtifactFormat;
 use dbprov_backup::storage::{S3Config, S3Credentials};
 use dbprov_backup::tools::{MySqlDumpOptions, PostgresDumpOptions, PostgresFormat, PostgresRestoreOptions};
@@ -21,8 +21,9 @@ use dbprov_backup::{
 use dbprov_core::{EngineKind, Secret};
 
 use crate::context::{Context, ObjectRef};
+use crate::database_ref::{DatabaseAndInstance, database_and_instance};
 use crate::failure::Failure;
-use crate::instance::{ResolvedInstance, instance_ref, resolve_instance};
+use crate::instance::ResolvedInstance;
 
 /// What the host provides to backups and restores beyond objects and Secrets.
 #[derive(Debug, Clone, Default)]
@@ -67,26 +68,11 @@ pub async fn resolve_database(
     reference: &ObjectReference,
     field: &'static str,
 ) -> Result<ResolvedDatabase, Failure> {
-    let object = ObjectRef::new(
-        Kind::Database,
-        Some(reference.namespace.as_deref().unwrap_or(namespace)),
-        &reference.name,
-    );
-    let Some(Resource::Database(database)) = ctx
-        .source
-        .get(&object)
-        .await
-        .map_err(|error| Failure::Source { error })?
-    else {
-        return Err(Failure::ReferenceNotFound { object, field });
-    };
-    let database_namespace = object.namespace.clone().unwrap_or_else(|| namespace.to_owned());
-    let instance_object = instance_ref(
-        database.spec.instance_ref.as_ref(),
-        database.spec.cluster_instance_ref.as_ref(),
-        &database_namespace,
-    )?;
-    let instance = resolve_instance(ctx, &instance_object, true).await?;
+    let DatabaseAndInstance {
+        object,
+        database,
+        instance,
+    } = database_and_instance(ctx, namespace, reference, field).await?;
     let target = DatabaseTarget::new(
         instance.kind,
         instance.connection.clone(),
@@ -94,7 +80,7 @@ pub async fn resolve_database(
     );
     Ok(ResolvedDatabase {
         object,
-        database: *database,
+        database,
         instance,
         target,
     })
@@ -389,6 +375,8 @@ pub fn artifact_location(storage: &Storage, artifact: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use dbprov_api::Resource;
+
     use super::*;
 
     fn spec(yaml: &str) -> DatabaseBackupSpec {

@@ -288,6 +288,9 @@ async fn drop_server_object(
         | Resource::DatabaseBackupSchedule(_)
         | Resource::DatabaseRestore(_)
         | Resource::Secret(_) => Ok(()),
+        Resource::OAuth2Client(client) => {
+            crate::oauth2_client::delete_oauth2_client(ctx, client, outcome, mode).await
+        }
     }
 }
 

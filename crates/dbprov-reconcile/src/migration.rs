@@ -2,17 +2,16 @@
 //! Applied files are recorded with their checksum; a later source whose applied files changed is reported,
 //! never re-run.
 
-use dbprov_api::convert::password::{PasswordSource, password_source};
 use dbprov_api::v1alpha1::{AppliedMigration, DatabaseMigration};
 use dbprov_api::{FieldError, Kind, Resource};
-use dbprov_core::{ConnectionSpec, Credentials, Endpoint, EngineKind};
+use dbprov_core::{ConnectionSpec, Endpoint, EngineKind};
 use dbprov_migrate::checksum::{AppliedFile, record_run, verify};
 use dbprov_migrate::url::{MySqlTarget, PostgresTarget, SqliteTarget};
 use dbprov_migrate::{DatabaseVersion, MigrationTarget, Migrator, Source};
 
 use crate::context::{Context, ObjectRef};
+use crate::database_ref::{DatabaseAndInstance, database_and_instance, user_credentials};
 use crate::failure::Failure;
-use crate::instance::{instance_ref, resolve_instance};
 use crate::outcome::{Event, Info, Outcome};
 use crate::run::Mode;
 
@@ -68,31 +67,20 @@ async fn converge(
         .clone()
         .unwrap_or_else(|| "default".to_owned());
     let spec = &migration.spec;
-    let database_object = ObjectRef::new(
-        Kind::Database,
-        Some(spec.database_ref.namespace.as_deref().unwrap_or(&namespace)),
-        &spec.database_ref.name,
-    );
-    let Some(Resource::Database(database)) = ctx
-        .source
-        .get(&database_object)
-        .await
-        .map_err(|error| Failure::Source { error })?
-    else {
-        return Err(Failure::ReferenceNotFound {
-            object: database_object,
-            field: "spec.databaseRef",
-        });
-    };
-    let instance_object = instance_ref(
-        database.spec.instance_ref.as_ref(),
-        database.spec.cluster_instance_ref.as_ref(),
-        &namespace,
-    )?;
-    let instance = resolve_instance(ctx, &instance_object, true).await?;
+    let DatabaseAndInstance {
+        database, instance, ..
+    } = database_and_instance(ctx, &namespace, &spec.database_ref, "spec.databaseRef").await?;
     let mut connection = instance.connection.clone();
     if let Some(credentials) = &spec.credentials {
-        connection.credentials = Some(user_credentials(ctx, &namespace, &credentials.user_ref.name).await?);
+        connection.credentials = Some(
+            user_credentials(
+                ctx,
+                &namespace,
+                &credentials.user_ref.name,
+                "spec.credentials.userRef",
+            )
+            .await?,
+        );
     }
     let mut target = target_for(instance.kind, &connection, &database.spec.name)?;
     if let Some(table) = &spec.table {
@@ -323,54 +311,4 @@ async fn load_source(
         "spec.source",
         "exactly one of directory, configMapRef and inline must be set",
     ))
-}
-
-/// The username and password of a `DatabaseUser`, from its credentials Secret.
-async fn user_credentials(ctx: &Context, namespace: &str, user: &str) -> Result<Credentials, Failure> {
-    let object = ObjectRef::new(Kind::DatabaseUser, Some(namespace), user);
-    let Some(Resource::DatabaseUser(user)) = ctx
-        .source
-        .get(&object)
-        .await
-        .map_err(|error| Failure::Source { error })?
-    else {
-        return Err(Failure::ReferenceNotFound {
-            object,
-            field: "spec.credentials.userRef",
-        });
-    };
-    let (secret_namespace, secret_name, key) = match password_source(&user).map_err(Failure::from)? {
-        PasswordSource::Existing {
-            name,
-            namespace: secret_namespace,
-            key,
-        } => (
-            secret_namespace.unwrap_or_else(|| namespace.to_owned()),
-            name,
-            key,
-        ),
-        PasswordSource::Managed(managed) => (namespace.to_owned(), managed.name, "password".to_owned()),
-    };
-    let purpose = "credentials of the migration's user";
-    let secret = ctx
-        .secrets
-        .get(&secret_namespace, &secret_name)
-        .await
-        .map_err(|error| Failure::Source { error })?
-        .ok_or_else(|| Failure::SecretNotFound {
-            namespace: secret_namespace.clone(),
-            name: secret_name.clone(),
-            key: None,
-            purpose,
-        })?;
-    let password = secret.text(&key).ok_or_else(|| Failure::SecretNotFound {
-        namespace: secret_namespace,
-        name: secret_name,
-        key: Some(key),
-        purpose,
-    })?;
-    Ok(Credentials {
-        username: user.spec.username.clone(),
-        password: Some(password),
-    })
 }

@@ -22,6 +22,7 @@ use crate::backup_settings::{
 };
 use crate::backup_status::{self, RESTORE_COMPLETED, failed_phase, set_ready, time};
 use crate::context::{Context, ObjectRef};
+use crate::database_ref::database_exists;
 use crate::failure::Failure;
 use crate::instance::{ResolvedInstance, instance_ref, resolve_instance};
 use crate::outcome::{Event, Info, Outcome};
@@ -221,7 +222,7 @@ async fn run(
         && database_object.is_none()
         && engine != EngineKind::Sqlite
         && create_database_allowed(restore, engine)
-        && !database_exists(ctx, &instance, &database).await?;
+        && !database_exists(ctx, &instance, database_name(&database)?).await?;
     let what = format!(
         "restore {location} ({} bytes, sha256:{}, {} from {} on {}) into {database} on {}{}, after verifying it",
         metadata.stored_size_bytes,
@@ -434,24 +435,6 @@ async fn target(
 fn database_name(database: &str) -> Result<Name, Failure> {
     Name::parse(NameKind::Database, database)
         .map_err(|error| Failure::invalid(FieldError::invalid("spec.target.databaseName", error.to_string())))
-}
-
-async fn database_exists(
-    ctx: &Context,
-    instance: &ResolvedInstance,
-    database: &str,
-) -> Result<bool, Failure> {
-    let name = database_name(database)?;
-    let engine = ctx
-        .engines
-        .get(&instance.cache_key(), instance.kind, &instance.connection)
-        .await
-        .map_err(|error| Failure::Connect { error })?;
-    let catalog = engine
-        .inspect(&CatalogRequest::default().database(name.clone(), false))
-        .await
-        .map_err(|error| Failure::Engine { error })?;
-    Ok(catalog.databases.contains_key(&name))
 }
 
 /// Creates (`create`) or drops the target database through the engine, as a `Database` would.

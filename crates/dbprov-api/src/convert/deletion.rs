@@ -108,6 +108,11 @@ pub fn deletion_settings(resource: &Resource) -> Result<DeletionSettings, FieldE
             protected: object.spec.deletion_protection,
             protection_source: "spec.deletionProtection",
         },
+        Resource::OAuth2Client(object) => DeletionSettings {
+            policy: object.spec.deletion_policy,
+            protected: false,
+            protection_source: "",
+        },
         Resource::Secret(_) => DeletionSettings {
             policy: DeletionPolicy::Retain,
             protected: false,

@@ -15,6 +15,7 @@ mod grant;
 mod immutable;
 mod instance;
 mod migration;
+mod oauth2_client;
 mod restore;
 mod role;
 mod user;
@@ -80,6 +81,10 @@ fn check(resource: &Resource, engine: Option<EngineKind>) -> Result<(), Vec<Fiel
         Resource::DatabaseRestore(object) => {
             common::metadata(&mut errors, &object.metadata, true);
             restore::check(&mut errors, &object.spec, engine);
+        }
+        Resource::OAuth2Client(object) => {
+            common::metadata(&mut errors, &object.metadata, true);
+            oauth2_client::check(&mut errors, &object.spec);
         }
         Resource::Secret(object) => {
             common::metadata(&mut errors, &object.metadata, true);

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use dbprov_api::Resource;
-use dbprov_api::v1alpha1::{AppliedMigration, DatabaseMigration};
+use dbprov_api::v1alpha1::{AppliedMigration, OAuth2ClientStatus};
 use dbprov_core::model::GrantScope;
 use dbprov_reconcile::index::GrantIndex;
 use dbprov_reconcile::migration::{MigrationState, reconcile_migration};
+use dbprov_reconcile::oauth2_client::{self, reconcile_oauth2_client};
 use dbprov_reconcile::run::Phase;
 use dbprov_reconcile::{
     Context, Failure, Mode, ObjectRef, Outcome, Prepared, prepare, reconcile_instance, run,
@@ -99,21 +100,15 @@ pub async fn converge(
         }
         if matches!(
             resource,
-            Resource::DatabaseBackup(_) | Resource::DatabaseBackupSchedule(_) | Resource::DatabaseRestore(_)
+            Resource::DatabaseBackup(_)
+                | Resource::DatabaseBackupSchedule(_)
+                | Resource::DatabaseRestore(_)
+                | Resource::DatabaseMigration(_)
+                | Resource::OAuth2Client(_)
         ) {
-            // Backups, schedules and restores run last, in manifest order; here only their references are
-            // checked.
+            // Migrations, backups, schedules, restores and OAuth2 clients run last, in manifest order; here only
+            // their references are checked.
             if let Err(failure) = run_references(&ctx, resource).await {
-                problems.push(ManifestProblem {
-                    origin: Some(document.loaded.origin.clone()),
-                    message: failure.to_string(),
-                });
-            }
-            continue;
-        }
-        if let Resource::DatabaseMigration(migration) = resource {
-            // Migrations run last, on their own; here only their reference is checked.
-            if let Err(failure) = migration_reference(&ctx, migration).await {
                 problems.push(ManifestProblem {
                     origin: Some(document.loaded.origin.clone()),
                     message: failure.to_string(),
@@ -225,6 +220,14 @@ pub async fn converge(
             Resource::DatabaseBackupSchedule(schedule) => {
                 let spec_changed = hints_from(record, &document.value).spec_changed;
                 let (outcome, status) = runs::schedule(&state, schedule, record, spec_changed, mode).await?;
+                (outcome, serde_json::to_value(status)?)
+            }
+            Resource::OAuth2Client(client) => {
+                let mut status: OAuth2ClientStatus = record
+                    .and_then(|record| serde_json::from_value(record.status.clone()).ok())
+                    .unwrap_or_default();
+                let (outcome, client_state) = reconcile_oauth2_client(&ctx, client, &status, mode).await;
+                oauth2_client::status(&mut status, &outcome, &client_state, None, &now);
                 (outcome, serde_json::to_value(status)?)
             }
             _ => continue,
@@ -414,7 +417,8 @@ fn record(recorded: Recorded<'_>, now: &Time) -> ObjectRecord {
     }
 }
 
-/// The objects a backup, schedule or restore refers to must exist (in the manifests or the state).
+/// The objects a migration, backup, schedule, restore or OAuth2 client refers to must exist (in the manifests or
+/// the state).
 async fn run_references(ctx: &Context, resource: &Resource) -> Result<(), Failure> {
     let namespace = resource.namespace().unwrap_or("default");
     let mut references = Vec::new();
@@ -425,6 +429,24 @@ async fn run_references(ctx: &Context, resource: &Resource) -> Result<(), Failur
         ));
     };
     match resource {
+        Resource::DatabaseMigration(migration) => {
+            let database = &migration.spec.database_ref;
+            reference(
+                dbprov_api::Kind::Database,
+                &database.name,
+                database.namespace.as_ref(),
+                "spec.databaseRef",
+            );
+        }
+        Resource::OAuth2Client(client) => {
+            let database = &client.spec.database_ref;
+            reference(
+                dbprov_api::Kind::Database,
+                &database.name,
+                database.namespace.as_ref(),
+                "spec.databaseRef",
+            );
+        }
         Resource::DatabaseBackup(backup) => {
             let database = &backup.spec.database_ref;
             reference(
@@ -489,27 +511,4 @@ async fn run_references(ctx: &Context, resource: &Resource) -> Result<(), Failur
         }
     }
     Ok(())
-}
-
-/// A migration's `databaseRef` must name a `Database` (in the manifests or the state).
-async fn migration_reference(ctx: &Context, migration: &DatabaseMigration) -> Result<(), Failure> {
-    let namespace = migration.metadata.namespace.as_deref().unwrap_or("default");
-    let reference = &migration.spec.database_ref;
-    let object = ObjectRef::new(
-        dbprov_api::Kind::Database,
-        Some(reference.namespace.as_deref().unwrap_or(namespace)),
-        &reference.name,
-    );
-    match ctx
-        .source
-        .get(&object)
-        .await
-        .map_err(|error| Failure::Source { error })?
-    {
-        Some(_) => Ok(()),
-        None => Err(Failure::ReferenceNotFound {
-            object,
-            field: "spec.databaseRef",
-        }),
-    }
 }
