@@ -49,6 +49,9 @@ impl MariaDbServer {
             .tempdir()
             .expect("create a temporary directory");
         let data = root.path().join("data");
+        // Each server its own temporary directory: servers bootstrapping at once in a shared /tmp collide on
+        // MariaDB's temporary table file names (`Unknown table 'mysql.tmp_user_sys'`).
+        std::fs::create_dir(root.path().join("tmp")).expect("create the server's temporary directory");
         let tls_dir = root.path().join("tls");
         TlsMaterial::generate(&tls_dir, "dbprov_cert_user");
         let password = random_password();
@@ -72,7 +75,8 @@ impl MariaDbServer {
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
             ])
-            .arg(format!("--datadir={}", data.display()));
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", root.path().join("tmp").display()));
         if let Some((uid, _)) = account {
             install.arg(format!("--user={}", user_name(uid)));
         }
@@ -129,6 +133,7 @@ impl MariaDbServer {
             command
                 .arg("--no-defaults")
                 .arg(format!("--datadir={}", root.join("data").display()))
+                .arg(format!("--tmpdir={}", root.join("tmp").display()))
                 .arg(format!("--port={port}"))
                 .arg("--bind-address=127.0.0.1")
                 .arg(format!("--socket={}", self.address.socket.display()))
