@@ -110,12 +110,17 @@ pub enum LengthUnit {
 pub struct NameLimit {
     pub max: usize,
     pub unit: LengthUnit,
-    /// MySQL: names may not end with a space.
-    pub no_trailing_space: bool,
+    /// MySQL: names may not end with whitespace (a space, tab, newline, vertical tab, form feed or CR).
+    pub no_trailing_whitespace: bool,
     /// MySQL: identifiers are limited to the Basic Multilingual Plane.
     pub bmp_only: bool,
     /// Characters that cannot appear (SQLite database names are file names).
     pub forbidden: &'static [char],
+    /// A prefix the server keeps for itself (PostgreSQL's `pg_` roles, MySQL's `#mysql50#` databases).
+    pub reserved_prefix: Option<&'static str>,
+    /// MySQL/MariaDB database names: the most bytes the name's directory (see [`mysql_file_name_bytes`]) may
+    /// take on disk.
+    pub max_file_name_bytes: Option<usize>,
 }
 
 impl NameLimit {
@@ -123,9 +128,11 @@ impl NameLimit {
         Self {
             max,
             unit: LengthUnit::Bytes,
-            no_trailing_space: false,
+            no_trailing_whitespace: false,
             bmp_only: false,
             forbidden: &[],
+            reserved_prefix: None,
+            max_file_name_bytes: None,
         }
     }
 
@@ -133,9 +140,11 @@ impl NameLimit {
         Self {
             max,
             unit: LengthUnit::Chars,
-            no_trailing_space: false,
+            no_trailing_whitespace: false,
             bmp_only: false,
             forbidden: &[],
+            reserved_prefix: None,
+            max_file_name_bytes: None,
         }
     }
 
@@ -143,11 +152,43 @@ impl NameLimit {
         Self {
             max,
             unit: LengthUnit::Chars,
-            no_trailing_space: true,
+            no_trailing_whitespace: true,
             bmp_only: true,
             forbidden: &[],
+            reserved_prefix: None,
+            max_file_name_bytes: None,
         }
     }
+
+    /// A MySQL/MariaDB database name: an identifier that is also a directory in the data directory.
+    pub const fn mysql_database() -> Self {
+        let mut limit = Self::mysql_identifier(64);
+        limit.reserved_prefix = Some("#mysql50#");
+        limit.max_file_name_bytes = Some(255);
+        limit
+    }
+
+    /// A PostgreSQL role name: `pg_` is reserved for the server's predefined roles.
+    pub const fn postgres_role() -> Self {
+        let mut limit = Self::bytes(63);
+        limit.reserved_prefix = Some("pg_");
+        limit
+    }
+}
+
+/// The bytes a database name takes as a MySQL/MariaDB directory name (the `filename` character set): ASCII
+/// letters, digits and `_` stay as they are; letters of the Latin-1, Latin Extended-A, Greek and Cyrillic
+/// alphabets become `@` and two characters; anything else becomes `@` and four hex digits. Letters of other
+/// alphabets that the server also writes in three bytes are counted as five: the count never falls short.
+pub fn mysql_file_name_bytes(name: &str) -> usize {
+    name.chars()
+        .map(|ch| match u32::from(ch) {
+            _ if ch.is_ascii_alphanumeric() || ch == '_' => 1,
+            0xC0..=0xFF if ch != '\u{d7}' && ch != '\u{f7}' => 3,
+            0x100..=0x17F | 0x391..=0x3A1 | 0x3A3..=0x3A9 | 0x3B1..=0x3C9 | 0x410..=0x44F => 3,
+            _ => 5,
+        })
+        .sum()
 }
 
 /// Name rules per kind of name.
@@ -189,12 +230,22 @@ impl NameLimits {
                 unit,
             });
         }
-        if limit.no_trailing_space && name.ends_with(' ') {
+        if limit.no_trailing_whitespace && name.ends_with([' ', '\t', '\n', '\u{b}', '\u{c}', '\r']) {
             return Err(NameError::NotAllowed {
                 kind,
-                name: name.to_owned(),
+                name: abbreviate(name),
                 engine,
-                reason: "it ends with a space",
+                reason: "it ends with whitespace",
+            });
+        }
+        if let Some(max) = limit.max_file_name_bytes
+            && mysql_file_name_bytes(name) > max
+        {
+            return Err(NameError::NotAllowed {
+                kind,
+                name: abbreviate(name),
+                engine,
+                reason: "its directory name on the server (special characters take up to 5 bytes each) would be too long for a file name",
             });
         }
         if limit.bmp_only && name.chars().any(|ch| u32::from(ch) > 0xFFFF) {
@@ -219,6 +270,22 @@ impl NameLimits {
     pub fn check_name(&self, engine: &'static str, kind: NameKind, name: &Name) -> Result<(), NameError> {
         self.check(engine, kind, name.as_str())
     }
+
+    /// Checks the name of an object dbprov is to create or drop: [`Self::check`], and the prefixes the server
+    /// keeps for its own objects. Objects with such names (PostgreSQL's predefined roles such as `pg_monitor`)
+    /// stay valid as owners, members and grantees.
+    pub fn check_new(&self, engine: &'static str, kind: NameKind, name: &Name) -> Result<(), NameError> {
+        self.check(engine, kind, name.as_str())?;
+        match self.limit(kind).reserved_prefix {
+            Some(prefix) if name.as_str().starts_with(prefix) => Err(NameError::NotAllowed {
+                kind,
+                name: abbreviate(name.as_str()),
+                engine,
+                reason: "the server reserves its prefix for its own objects",
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Name rules that hold on every supported server version of each engine: what validation checks before a
@@ -229,34 +296,37 @@ pub const fn default_name_limits(kind: EngineKind) -> NameLimits {
         // NAMEDATALEN - 1: PostgreSQL silently truncates longer names, so they are rejected instead.
         EngineKind::Postgres => NameLimits {
             database: NameLimit::bytes(63),
-            user: NameLimit::bytes(63),
-            role: NameLimit::bytes(63),
+            user: NameLimit::postgres_role(),
+            role: NameLimit::postgres_role(),
             host: NameLimit::chars(255),
             object: NameLimit::bytes(63),
         },
         // Grant tables store account names in CHAR columns of a 3-byte UTF-8 set: identifier rules apply.
         EngineKind::MySql => NameLimits {
-            database: NameLimit::mysql_identifier(64),
+            database: NameLimit::mysql_database(),
             user: NameLimit::mysql_identifier(32),
             role: NameLimit::mysql_identifier(32),
             host: NameLimit::mysql_identifier(60),
             object: NameLimit::mysql_identifier(64),
         },
         EngineKind::MariaDb => NameLimits {
-            database: NameLimit::mysql_identifier(64),
+            database: NameLimit::mysql_database(),
             user: NameLimit::mysql_identifier(80),
             role: NameLimit::mysql_identifier(80),
             host: NameLimit::mysql_identifier(60),
             object: NameLimit::mysql_identifier(64),
         },
-        // A database is the file `<name>.sqlite3`: no path separator, and the file name within 255 bytes.
+        // A database is the file `<name>.sqlite3`: no path separator, and its rollback journal's file name
+        // (`<name>.sqlite3-journal`, the longest SQLite makes) within 255 bytes.
         EngineKind::Sqlite => NameLimits {
             database: NameLimit {
-                max: 255 - ".sqlite3".len(),
+                max: 255 - ".sqlite3-journal".len(),
                 unit: LengthUnit::Bytes,
-                no_trailing_space: false,
+                no_trailing_whitespace: false,
                 bmp_only: false,
                 forbidden: &['/'],
+                reserved_prefix: None,
+                max_file_name_bytes: None,
             },
             user: NameLimit::bytes(1024),
             role: NameLimit::bytes(1024),

@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dbprov_core::engine::parse_version_number;
 use dbprov_core::error::ConnectFailure;
+use dbprov_core::model::validate::validate_catalog_request;
 use dbprov_core::model::{Catalog, CatalogRequest, DatabaseSpec, DropRoleOptions, GrantSpec, RoleSpec};
 use dbprov_core::{
     ApplyReport, Capabilities, ConnectionSpec, Engine, EngineError, EngineKind, MySqlStringMode, Name, Plan,
@@ -206,6 +207,7 @@ impl Engine for MySqlEngine {
     }
 
     async fn inspect(&self, request: &CatalogRequest) -> Result<Catalog, EngineError> {
+        validate_catalog_request(request, &self.capabilities)?;
         inspect(&self.pool, &self.facts, &self.target, request).await
     }
 

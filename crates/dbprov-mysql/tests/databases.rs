@@ -136,7 +136,10 @@ async fn impossible_names_are_rejected_before_any_sql() {
     let engine = admin().await;
     for (database, reason) in [
         ("x".repeat(200), "is 200 characters long"),
-        ("trailing ".to_owned(), "ends with a space"),
+        ("trailing ".to_owned(), "ends with whitespace"),
+        ("trailing\t".to_owned(), "ends with whitespace"),
+        ("#mysql50#old".to_owned(), "reserves its prefix"),
+        ("-".repeat(60), "too long for a file name"),
         ("emoji 😀".to_owned(), "Basic Multilingual Plane"),
     ] {
         let spec = DatabaseSpec::new(name(NameKind::Database, &database));

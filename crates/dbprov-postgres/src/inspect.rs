@@ -5,11 +5,12 @@ mod grants;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use dbprov_core::model::validate::validate_catalog_request;
 use dbprov_core::model::{
     Catalog, CatalogRequest, DatabaseState, PasswordState, PgDatabaseState, PgExtensionState, PgRoleState,
     PgSchemaState, RoleState,
 };
-use dbprov_core::{EngineError, Name, NameKind, Secret};
+use dbprov_core::{EngineError, Name, Secret};
 use futures::{StreamExt as _, TryStreamExt as _, stream};
 use sqlx::Row as _;
 use sqlx::postgres::PgRow;
@@ -21,7 +22,7 @@ use crate::sql::catalog;
 
 /// Reads everything `request` names.
 pub(crate) async fn inspect(engine: &PgEngine, request: &CatalogRequest) -> Result<Catalog, EngineError> {
-    check_names(request)?;
+    validate_catalog_request(request, &CAPABILITIES)?;
     let mut catalog = Catalog::default();
     if !request.databases.is_empty() {
         read_databases(engine, request, &mut catalog).await?;
@@ -35,23 +36,6 @@ pub(crate) async fn inspect(engine: &PgEngine, request: &CatalogRequest) -> Resu
         catalog.queries += queries;
     }
     Ok(catalog)
-}
-
-/// A name longer than PostgreSQL allows cannot exist; say so instead of reporting it missing.
-fn check_names(request: &CatalogRequest) -> Result<(), EngineError> {
-    let limits = &CAPABILITIES.name_limits;
-    let engine = CAPABILITIES.engine;
-    for database in &request.databases {
-        limits.check_name(engine, NameKind::Database, &database.name)?;
-    }
-    for role in &request.roles {
-        limits.check_name(engine, NameKind::Role, role)?;
-    }
-    for scope in &request.grants {
-        limits.check_name(engine, NameKind::Role, &scope.grantee)?;
-        limits.check_name(engine, NameKind::Database, &scope.database)?;
-    }
-    Ok(())
 }
 
 /// Decodes one column, naming it when the row does not have the expected shape.

@@ -17,6 +17,13 @@ pub(crate) fn verifier(password: &Secret) -> Secret {
     ))
 }
 
+/// Whether the server would keep this password: one that SASLprep maps to nothing (soft hyphens, zero-width
+/// joiners, byte order marks only) gets the empty password's verifier, which PostgreSQL clears ("empty string
+/// is not a valid password") — the role would be left without a password and re-planned forever.
+pub(crate) fn survives_saslprep(password: &Secret) -> bool {
+    !prepare(password.expose()).is_empty()
+}
+
 /// Whether `stored` (a `SCRAM-SHA-256$...` or `md5...` verifier) was made from `password` for `role`.
 /// An unknown or malformed verifier does not match, so the password is set again.
 pub(crate) fn matches(stored: &Secret, password: &Secret, role: &str) -> bool {
@@ -66,6 +73,16 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_saslprep_erases_do_not_survive() {
+        assert!(!survives_saslprep(&Secret::new("\u{200d}")));
+        assert!(!survives_saslprep(&Secret::new("\u{ad}\u{feff}")));
+        assert!(!survives_saslprep(&Secret::new("")));
+        assert!(survives_saslprep(&Secret::new("\u{ad}x")));
+        // Not SASLprep-able (a prohibited character): used raw, as the server does.
+        assert!(survives_saslprep(&Secret::new("\u{7}")));
+    }
 
     #[test]
     fn fresh_verifiers_match_their_password_only() {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dbprov_core::engine::parse_version_number;
 use dbprov_core::error::ConnectFailure;
-use dbprov_core::model::validate::validate_database;
+use dbprov_core::model::validate::{validate_catalog_request, validate_database};
 use dbprov_core::model::{Catalog, CatalogRequest, DatabaseSpec};
 use dbprov_core::{
     ApplyReport, Capabilities, ConnectionSpec, Endpoint, Engine, EngineError, EngineKind, Name, Plan,
@@ -157,6 +157,7 @@ impl Engine for SqliteEngine {
     }
 
     async fn inspect(&self, request: &CatalogRequest) -> Result<Catalog, EngineError> {
+        validate_catalog_request(request, &CAPABILITIES)?;
         inspect::inspect(
             &self.directory,
             request,
@@ -173,7 +174,7 @@ impl Engine for SqliteEngine {
     fn plan_drop_database(&self, name: &Name, catalog: &Catalog) -> Result<Plan, EngineError> {
         CAPABILITIES
             .name_limits
-            .check_name(CAPABILITIES.engine, dbprov_core::NameKind::Database, name)?;
+            .check_new(CAPABILITIES.engine, dbprov_core::NameKind::Database, name)?;
         Ok(plan::plan_drop_database(
             &self.directory,
             name.as_str(),

@@ -10,7 +10,7 @@ use dbprov_core::{EngineKind, Name, NameKind};
 
 use crate::convert::grant::keep;
 use crate::error::{Errors, FieldError, FieldPath};
-use crate::names::check_name;
+use crate::names::{check_name, check_new_name};
 use crate::v1alpha1::Database;
 
 /// A `Database` in the core model.
@@ -33,7 +33,7 @@ pub fn database(object: &Database, engine: EngineKind) -> Result<DatabaseConvers
     let engine_some = Some(engine);
     let name = keep(
         &mut errors,
-        check_name(engine_some, NameKind::Database, &spec.name, &path.field("name")),
+        check_new_name(engine_some, NameKind::Database, &spec.name, &path.field("name")),
     );
     let owner = spec.owner.as_deref().and_then(|owner| {
         keep(

@@ -6,7 +6,7 @@ use dbprov_core::{EngineKind, NameKind};
 use crate::convert::grant::{GrantBuilder, keep, pg_grant_entry};
 use crate::convert::user::names;
 use crate::error::{Errors, FieldError, FieldPath};
-use crate::names::check_name;
+use crate::names::check_new_name;
 use crate::v1alpha1::DatabaseRole;
 
 /// A `DatabaseRole` in the core model.
@@ -26,7 +26,7 @@ pub fn role(object: &DatabaseRole, engine: EngineKind) -> Result<RoleConversion,
     let mut errors = Errors::default();
     let name = keep(
         &mut errors,
-        check_name(
+        check_new_name(
             Some(engine),
             NameKind::Role,
             &spec.role_name,

@@ -9,7 +9,7 @@ use dbprov_core::{EngineKind, Name, NameKind};
 
 use crate::convert::grant::keep;
 use crate::error::{Errors, FieldError, FieldPath};
-use crate::names::check_name;
+use crate::names::{check_name, check_new_name};
 use crate::v1alpha1::{DatabaseUser, MySqlUserConfig, PostgresUserConfig};
 
 /// Converts a `DatabaseUser` for the engine of its instance. The password is not part of it: the reconciler
@@ -22,7 +22,7 @@ pub fn user(object: &DatabaseUser, engine: EngineKind) -> Result<RoleSpec, Vec<F
     let mut errors = Errors::default();
     let name = keep(
         &mut errors,
-        check_name(
+        check_new_name(
             Some(engine),
             NameKind::User,
             &spec.username,

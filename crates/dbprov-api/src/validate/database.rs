@@ -7,7 +7,7 @@ use dbprov_core::{EngineKind, NameKind};
 
 use crate::convert::grant::keep;
 use crate::error::{Errors, FieldPath};
-use crate::names::check_name;
+use crate::names::{check_name, check_new_name};
 use crate::v1alpha1::{DatabaseSpec, DeletionPolicy};
 use crate::validate::common;
 
@@ -21,7 +21,7 @@ pub(super) fn check(errors: &mut Errors, spec: &DatabaseSpec, engine: Option<Eng
     );
     keep(
         errors,
-        check_name(engine, NameKind::Database, &spec.name, &path.field("name")),
+        check_new_name(engine, NameKind::Database, &spec.name, &path.field("name")),
     );
     if let Some(owner) = &spec.owner {
         keep(

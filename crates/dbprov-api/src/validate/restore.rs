@@ -4,7 +4,7 @@ use dbprov_core::{EngineKind, NameKind};
 
 use crate::convert::grant::keep;
 use crate::error::{Errors, FieldPath};
-use crate::names::check_name;
+use crate::names::check_new_name;
 use crate::v1alpha1::{
     ACKNOWLEDGE_DATA_LOSS, DatabaseRestoreSpec, MySqlRestoreConfig, PostgresRestoreConfig, RestoreTarget,
 };
@@ -135,7 +135,7 @@ fn target(errors: &mut Errors, path: &FieldPath, target: &RestoreTarget, engine:
                 Some(name) => {
                     keep(
                         errors,
-                        check_name(engine, NameKind::Database, name, &path.field("databaseName")),
+                        check_new_name(engine, NameKind::Database, name, &path.field("databaseName")),
                     );
                 }
             }

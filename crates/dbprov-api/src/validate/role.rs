@@ -4,7 +4,7 @@ use dbprov_core::{EngineKind, NameKind};
 
 use crate::convert::grant::{ReferenceDatabase, keep, mysql_grant_entry, pg_grant_entry};
 use crate::error::{Errors, FieldPath};
-use crate::names::check_name;
+use crate::names::{check_name, check_new_name};
 use crate::v1alpha1::DatabaseRoleSpec;
 use crate::validate::common;
 
@@ -18,7 +18,7 @@ pub(super) fn check(errors: &mut Errors, spec: &DatabaseRoleSpec, engine: Option
     );
     keep(
         errors,
-        check_name(engine, NameKind::Role, &spec.role_name, &path.field("roleName")),
+        check_new_name(engine, NameKind::Role, &spec.role_name, &path.field("roleName")),
     );
     if engine == Some(EngineKind::Sqlite) {
         errors.invalid(&path.field("roleName"), "SQLite has no roles");

@@ -7,7 +7,7 @@ use dbprov_core::{EngineKind, NameKind};
 use crate::convert::grant::keep;
 use crate::convert::password::password_source;
 use crate::error::{Errors, FieldPath};
-use crate::names::check_name;
+use crate::names::{check_name, check_new_name};
 use crate::v1alpha1::{DatabaseUser, DeletionPolicy, MySqlAuthPlugin, SecretFormat};
 use crate::validate::common;
 use crate::validate::instance::secret_key;
@@ -23,7 +23,7 @@ pub(super) fn check(errors: &mut Errors, user: &DatabaseUser, engine: Option<Eng
     );
     keep(
         errors,
-        check_name(engine, NameKind::User, &spec.username, &path.field("username")),
+        check_new_name(engine, NameKind::User, &spec.username, &path.field("username")),
     );
     if engine == Some(EngineKind::Sqlite) {
         errors.invalid(&path.field("username"), "SQLite has no users");

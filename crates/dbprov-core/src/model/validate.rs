@@ -2,6 +2,7 @@
 
 use crate::engine::Capabilities;
 use crate::error::EngineError;
+use crate::model::catalog::CatalogRequest;
 use crate::model::database::{DatabaseSpec, MySqlDatabaseOptions, PgDatabaseOptions};
 use crate::model::grant::{GrantSpec, MySqlGrants, ObjectSelector, PgGrants};
 use crate::model::privilege::MySqlPrivilege;
@@ -18,10 +19,33 @@ fn check_name(caps: &Capabilities, kind: NameKind, name: &Name) -> Result<(), En
         .map_err(EngineError::from)
 }
 
+/// The name of the object a declaration creates: also outside the server's reserved prefixes.
+fn check_new_name(caps: &Capabilities, kind: NameKind, name: &Name) -> Result<(), EngineError> {
+    caps.name_limits
+        .check_new(caps.engine, kind, name)
+        .map_err(EngineError::from)
+}
+
+/// Checks the names a catalog read asks for: a name the engine's rules reject cannot exist, so the read
+/// says so (`InvalidName`) instead of querying the server, or the file system, with it.
+pub fn validate_catalog_request(request: &CatalogRequest, caps: &Capabilities) -> Result<(), EngineError> {
+    for database in &request.databases {
+        check_name(caps, NameKind::Database, &database.name)?;
+    }
+    for role in &request.roles {
+        check_name(caps, NameKind::Role, role)?;
+    }
+    for scope in &request.grants {
+        check_name(caps, NameKind::Role, &scope.grantee)?;
+        check_name(caps, NameKind::Database, &scope.database)?;
+    }
+    Ok(())
+}
+
 /// Checks a database declaration.
 pub fn validate_database(spec: &DatabaseSpec, caps: &Capabilities) -> Result<(), EngineError> {
     let object = format!("database {}", spec.name);
-    check_name(caps, NameKind::Database, &spec.name)?;
+    check_new_name(caps, NameKind::Database, &spec.name)?;
     if let Some(owner) = &spec.owner {
         if !caps.database_owner {
             return Err(unsupported(
@@ -97,7 +121,7 @@ pub fn validate_role(spec: &RoleSpec, caps: &Capabilities) -> Result<(), EngineE
     if (spec.login && !caps.users) || (!spec.login && !caps.roles) {
         return Err(unsupported(caps, format!("{}s", spec.kind())));
     }
-    check_name(
+    check_new_name(
         caps,
         if spec.login {
             NameKind::User

@@ -91,7 +91,7 @@ pub fn plan_drop_database(
     planner
         .capabilities
         .name_limits
-        .check_name(planner.engine(), NameKind::Database, name)?;
+        .check_new(planner.engine(), NameKind::Database, name)?;
     let mut plan = Plan::default();
     if catalog.database(name).is_some() {
         plan.drift

@@ -602,7 +602,7 @@ pub fn plan_drop_role(
     planner
         .capabilities
         .name_limits
-        .check_name(planner.engine(), NameKind::User, name)?;
+        .check_new(planner.engine(), NameKind::User, name)?;
     let mut plan = Plan::default();
     let Some(state) = catalog.role(name).and_then(|role| role.mysql.as_ref()) else {
         return Ok(plan);

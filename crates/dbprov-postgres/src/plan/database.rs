@@ -283,7 +283,7 @@ pub(crate) fn plan_drop_database(
 ) -> Result<Plan, EngineError> {
     CAPABILITIES
         .name_limits
-        .check_name(CAPABILITIES.engine, NameKind::Database, name)?;
+        .check_new(CAPABILITIES.engine, NameKind::Database, name)?;
     let object = format!("database {name}");
     let mut plan = Plan::default();
     let Some(state) = catalog.database(name) else {

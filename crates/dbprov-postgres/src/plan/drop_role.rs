@@ -15,7 +15,7 @@ pub(crate) fn plan_drop_role(
 ) -> Result<Plan, EngineError> {
     CAPABILITIES
         .name_limits
-        .check_name(CAPABILITIES.engine, NameKind::Role, name)?;
+        .check_new(CAPABILITIES.engine, NameKind::Role, name)?;
     let role = name.as_str();
     let object = format!("role {role}");
     let mut plan = Plan::default();

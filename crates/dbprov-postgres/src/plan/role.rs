@@ -30,6 +30,17 @@ pub(crate) fn plan_role(spec: &RoleSpec, catalog: &Catalog) -> Result<Plan, Engi
     }
     let role = spec.name.as_str();
     let object = format!("{} {role}", spec.kind());
+    if spec
+        .password
+        .as_ref()
+        .is_some_and(|password| !scram::survives_saslprep(&password.value))
+    {
+        return Err(EngineError::invalid_spec(
+            &object,
+            "password",
+            "SASLprep maps every character of it to nothing, and PostgreSQL clears an empty password",
+        ));
+    }
     let options = &spec.postgres;
     let valid_until = options
         .valid_until
