@@ -104,6 +104,9 @@ pub enum Command {
     Crds,
     /// Run the Kubernetes operator: the same reconcilers, continuously, for the objects in a cluster.
     Operator(dbprov_operator::OperatorArgs),
+    /// Run one backup or restore inside a Kubernetes Job (started by the operator).
+    #[command(hide = true)]
+    Job(dbprov_operator::JobArgs),
     /// Print the operator's complete manifest set (CRDs, RBAC, Deployment, Service) for `kubectl apply -f -`.
     Install(dbprov_install::InstallArgs),
     /// Print a shell completion script.

@@ -111,6 +111,9 @@ fn main() -> ExitCode {
                 dbprov_operator::run(args.clone()).await?;
                 Ok(ExitStatus::Success)
             }
+            Command::Job(args) => dbprov_operator::run_job(args.clone())
+                .await
+                .map(|()| ExitStatus::Success),
             Command::Install(args) => {
                 print!("{}", dbprov_install::render(args)?);
                 Ok(ExitStatus::Success)

@@ -32,6 +32,11 @@ pub const ENV_LEADER_ELECTION: &str = "DBPROV_LEADER_ELECTION";
 pub const ENV_METRICS_ADDRESS: &str = "DBPROV_METRICS_ADDRESS";
 /// The pod's namespace (`--lease-namespace`, `--operator-namespace`), from the downward API.
 pub const ENV_POD_NAMESPACE: &str = "POD_NAMESPACE";
+/// The pod's name, from the downward API: the operator reads its own pod for what backup and restore Jobs
+/// copy (service account, security context, resources), and names itself in Events.
+pub const ENV_POD_NAME: &str = "POD_NAME";
+/// The image backup and restore Jobs run: the operator's own.
+pub const ENV_IMAGE: &str = "DBPROV_IMAGE";
 
 /// The operator's identity; RBAC bindings name it.
 pub(crate) fn service_account(settings: &Settings) -> ServiceAccount {
@@ -206,18 +211,21 @@ fn environment(settings: &Settings) -> Vec<EnvVar> {
         value: Some(value),
         ..EnvVar::default()
     };
-    let mut environment = vec![
-        EnvVar {
-            name: ENV_POD_NAMESPACE.to_owned(),
-            value_from: Some(EnvVarSource {
-                field_ref: Some(ObjectFieldSelector {
-                    field_path: "metadata.namespace".to_owned(),
-                    ..ObjectFieldSelector::default()
-                }),
-                ..EnvVarSource::default()
+    let field = |name: &str, path: &str| EnvVar {
+        name: name.to_owned(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.to_owned(),
+                ..ObjectFieldSelector::default()
             }),
-            ..EnvVar::default()
-        },
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    };
+    let mut environment = vec![
+        field(ENV_POD_NAMESPACE, "metadata.namespace"),
+        field(ENV_POD_NAME, "metadata.name"),
+        value(ENV_IMAGE, settings.image.clone()),
         value(ENV_METRICS_ADDRESS, format!("0.0.0.0:{METRICS_PORT}")),
         value(ENV_LEADER_ELECTION, settings.leader_election.to_string()),
     ];
@@ -350,7 +358,29 @@ mod tests {
                 .as_deref(),
             Some("0.0.0.0:8080")
         );
-        assert_eq!(container.ports.expect("ports")[0].container_port, 8080);
+        assert_eq!(container.ports.clone().expect("ports")[0].container_port, 8080);
+        let pod_name = env(&container, ENV_POD_NAME).expect("POD_NAME");
+        assert_eq!(
+            pod_name
+                .value_from
+                .and_then(|from| from.field_ref)
+                .map(|field| field.field_path)
+                .as_deref(),
+            Some("metadata.name")
+        );
+    }
+
+    #[test]
+    fn jobs_run_the_operator_image() {
+        let deployment = deployment_for(InstallArgs {
+            image: "registry.example/dbprov:1.2.3".to_owned(),
+            ..InstallArgs::default()
+        });
+        let container = container_of(&deployment);
+        assert_eq!(
+            env(&container, ENV_IMAGE).and_then(|var| var.value),
+            container.image
+        );
     }
 
     #[test]

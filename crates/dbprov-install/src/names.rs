@@ -20,6 +20,10 @@ pub const CLUSTER_EVENTS_NAMESPACE: &str = "default";
 /// The Role (and binding) for the leader-election Lease.
 pub const LEADER_ELECTION_ROLE: &str = "dbprov-operator-leader-election";
 
+/// The Role (and binding) that lets the operator read its own pod (image, service account, security context
+/// and resources that backup and restore Jobs copy).
+pub const OWN_POD_ROLE: &str = "dbprov-operator-own-pod";
+
 /// The container in the operator pod.
 pub const CONTAINER: &str = "operator";
 

@@ -6,6 +6,11 @@
 //! cluster-scoped `ClusterDatabaseInstance` needs a ClusterRole, and Events about it go to `default`, where
 //! kube-runtime's event recorder files Events of cluster-scoped objects. The Lease is granted in the operator
 //! namespace only, and only with leader election.
+//!
+//! Next to the kinds: backups and restores run as Jobs in the object's namespace (created, watched, deleted
+//! when the object is); migrations read their files from ConfigMaps (watched by metadata, read when run);
+//! schedules create and delete `DatabaseBackup`s. The operator reads its own pod, in its own namespace, for
+//! what those Jobs copy from it (image, service account, security context, resources).
 
 use dbprov_api::{Kind, Scope};
 use k8s_openapi::api::rbac::v1::{
@@ -15,7 +20,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::names::{
     API_GROUP, CLUSTER_EVENTS_NAMESPACE, CLUSTER_EVENTS_ROLE, CLUSTER_SCOPED_ROLE, LEADER_ELECTION_ROLE,
-    OPERATOR, labels,
+    OPERATOR, OWN_POD_ROLE, labels,
 };
 use crate::settings::Settings;
 
@@ -54,6 +59,9 @@ pub(crate) fn rbac(settings: &Settings) -> Rbac {
         rbac.cluster_roles.push(role);
         rbac.cluster_role_bindings.push(binding);
     }
+    let (role, binding) = own_pod(settings);
+    rbac.roles.push(role);
+    rbac.role_bindings.push(binding);
     if settings.leader_election {
         let (role, binding) = leader_election(settings);
         rbac.roles.push(role);
@@ -65,6 +73,7 @@ pub(crate) fn rbac(settings: &Settings) -> Rbac {
 /// Every kind, Secrets and Events in every namespace (no `--watch-namespaces`).
 pub(crate) fn cluster_wide(settings: &Settings) -> (ClusterRole, ClusterRoleBinding) {
     let mut rules = kind_rules(&Kind::ALL);
+    rules.extend(run_rules());
     rules.push(secret_rule());
     rules.push(event_rule());
     cluster_role(settings, OPERATOR, rules)
@@ -96,9 +105,21 @@ pub(crate) fn namespaced_access(settings: &Settings, namespace: &str) -> (Role, 
         .filter(|kind| kind.scope() == Scope::Namespaced)
         .collect();
     let mut rules = kind_rules(&kinds);
+    rules.extend(run_rules());
     rules.push(secret_rule());
     rules.push(event_rule());
     role(settings, OPERATOR, namespace, rules)
+}
+
+/// The operator's own pod, in its namespace: the pod's name is only known at run time, so it cannot be
+/// granted by name; `get` on pods of that one namespace is all.
+pub(crate) fn own_pod(settings: &Settings) -> (Role, RoleBinding) {
+    role(
+        settings,
+        OWN_POD_ROLE,
+        &settings.namespace,
+        vec![rule("", &["pods"], &["get"])],
+    )
 }
 
 /// The leader-election Lease in the operator namespace.
@@ -142,6 +163,17 @@ fn kind_rules(kinds: &[Kind]) -> Vec<PolicyRule> {
             verbs: verbs(&["update"]),
             ..PolicyRule::default()
         },
+    ]
+}
+
+/// What migrations, backups, restores and schedules use beyond their own kinds: schedules create and delete
+/// `DatabaseBackup`s; backups and restores run as Jobs (created once, watched for their outcome, deleted
+/// when their object is); migrations read their files from ConfigMaps (watched by metadata).
+fn run_rules() -> Vec<PolicyRule> {
+    vec![
+        rule(API_GROUP, &[Kind::DatabaseBackup.plural()], &["create", "delete"]),
+        rule("batch", &["jobs"], &["get", "list", "watch", "create", "delete"]),
+        rule("", &["configmaps"], &["get", "list", "watch"]),
     ]
 }
 
@@ -345,11 +377,13 @@ mod tests {
                     .flat_map(|rule| rule.verbs.clone())
                     .collect()
             };
-            assert_eq!(
-                verbs_for(plural),
-                ["get", "list", "watch", "patch", "update"],
-                "{plural}"
-            );
+            // Schedules create and delete backups; no other kind is created or deleted by the operator.
+            let expected: &[&str] = if kind == Kind::DatabaseBackup {
+                &["get", "list", "watch", "patch", "update", "create", "delete"]
+            } else {
+                &["get", "list", "watch", "patch", "update"]
+            };
+            assert_eq!(verbs_for(plural), expected, "{plural}");
             assert_eq!(verbs_for(&format!("{plural}/status")), ["get", "patch", "update"]);
             assert_eq!(verbs_for(&format!("{plural}/finalizers")), ["update"]);
         }
@@ -364,6 +398,54 @@ mod tests {
             .filter(|rule| grants(rule, "events.k8s.io", "events"))
             .collect();
         assert_eq!(events[0].verbs, ["create", "patch"]);
+        let verbs_of = |group: &str, resource: &str| -> Vec<String> {
+            rules
+                .iter()
+                .filter(|rule| grants(rule, group, resource))
+                .flat_map(|rule| rule.verbs.clone())
+                .collect()
+        };
+        assert_eq!(
+            verbs_of("batch", "jobs"),
+            ["get", "list", "watch", "create", "delete"]
+        );
+        assert_eq!(verbs_of("", "configmaps"), ["get", "list", "watch"]);
+        assert!(
+            verbs_of("", "pods").is_empty(),
+            "pods are not granted cluster-wide"
+        );
+    }
+
+    #[test]
+    fn the_operator_reads_only_its_own_namespace_pods() {
+        for settings in variants() {
+            let rbac = rbac(&settings);
+            let pod_rules: Vec<(String, PolicyRule)> = all_rules(&rbac)
+                .into_iter()
+                .filter(|(_, rule)| grants(rule, "", "pods"))
+                .collect();
+            assert_eq!(pod_rules.len(), 1, "{pod_rules:?}");
+            assert_eq!(pod_rules[0].0, "Role/dbprov-system/dbprov-operator-own-pod");
+            assert_eq!(pod_rules[0].1.verbs, ["get"]);
+        }
+    }
+
+    #[test]
+    fn jobs_and_configmaps_follow_the_watched_namespaces() {
+        let rbac = rbac(&settings(&["team-a"], true));
+        let owners = |group: &str, resource: &str| -> Vec<String> {
+            all_rules(&rbac)
+                .into_iter()
+                .filter(|(_, rule)| grants(rule, group, resource))
+                .map(|(owner, _)| owner)
+                .collect()
+        };
+        let expected = [
+            "Role/team-a/dbprov-operator",
+            "Role/dbprov-system/dbprov-operator",
+        ];
+        assert_eq!(owners("batch", "jobs"), expected);
+        assert_eq!(owners("", "configmaps"), expected);
     }
 
     #[test]
@@ -374,10 +456,19 @@ mod tests {
         let subjects = rbac.cluster_role_bindings[0].subjects.clone().expect("subjects");
         assert_eq!(subjects[0].name, OPERATOR);
         assert_eq!(subjects[0].namespace.as_deref(), Some("dbprov-system"));
-        // The only Role is the Lease, in the operator namespace.
-        assert_eq!(rbac.roles.len(), 1);
-        assert_eq!(rbac.roles[0].metadata.namespace.as_deref(), Some("dbprov-system"));
-        assert!(rbac.roles[0].rules.iter().flatten().all(|rule| grants(
+        // The only Roles are the operator's own pod and the Lease, in the operator namespace.
+        assert_eq!(rbac.roles.len(), 2);
+        for role in &rbac.roles {
+            assert_eq!(role.metadata.namespace.as_deref(), Some("dbprov-system"));
+        }
+        assert!(
+            rbac.roles[0]
+                .rules
+                .iter()
+                .flatten()
+                .all(|rule| grants(rule, "", "pods"))
+        );
+        assert!(rbac.roles[1].rules.iter().flatten().all(|rule| grants(
             rule,
             "coordination.k8s.io",
             "leases"

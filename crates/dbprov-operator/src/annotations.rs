@@ -16,6 +16,9 @@ pub const ANNOTATION_COPY_OF: &str = "dbops.dbprovision.io/copy-of";
 pub const LABEL_CREDENTIALS_COPY: &str = "dbops.dbprovision.io/credentials-copy";
 /// Present on every credentials Secret dbprov (or db-provision-operator) writes for a `DatabaseUser`.
 pub const LABEL_USER: &str = "dbops.dbprovision.io/user";
+/// On a `DatabaseBackup`: deleting the object deletes its artifact first (`"true"`). A schedule's retention
+/// sets it on the backups it removes; deleting a backup without it keeps the artifact.
+pub const ANNOTATION_DELETE_ARTIFACT: &str = "dbops.dbprovision.io/delete-artifact";
 /// The standard managed-by label.
 pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 

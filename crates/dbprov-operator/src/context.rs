@@ -8,6 +8,7 @@ use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 
 use crate::index_cache::IndexCache;
+use crate::jobs::JobTemplate;
 use crate::metrics::Metrics;
 use crate::requeue::Backoffs;
 use crate::secrets::{CredentialCopies, KubeSecrets, ReadThrough, WithCopies};
@@ -26,6 +27,8 @@ pub struct OperatorContext {
     pub metrics: Arc<Metrics>,
     pub backoffs: Backoffs,
     pub index: IndexCache,
+    /// What backup and restore Jobs borrow from the operator's pod.
+    pub job_template: JobTemplate,
 }
 
 impl OperatorContext {
@@ -48,7 +51,14 @@ impl OperatorContext {
             metrics,
             backoffs: Backoffs::default(),
             index: IndexCache::default(),
+            job_template: JobTemplate::default(),
         }
+    }
+
+    /// Sets what backup and restore Jobs borrow from the operator's pod.
+    pub fn with_job_template(mut self, template: JobTemplate) -> Self {
+        self.job_template = template;
+        self
     }
 
     /// The shared reconcilers' context for one reconcile of a live object, with its own Secret view.

@@ -1,16 +1,22 @@
 //! The controllers: one per kind (and watched namespace), sharing one context. Each watches its kind into a
 //! cache the shared reconcilers read; reconciles are triggered by changes to the declaration, annotations or
 //! finalizers (not by the operator's own status writes), by the periodic requeue, and for users by their
-//! grants and the credentials Secrets they own.
+//! grants and the credentials Secrets they own. Migrations are also triggered by their source ConfigMaps,
+//! backups and restores by their Jobs, schedules by their backups' phases.
 
 use std::sync::Arc;
 
+use std::hash::{DefaultHasher, Hash, Hasher};
+
 use dbprov_api::v1alpha1::{
-    ClusterDatabaseInstance, Database, DatabaseGrant, DatabaseInstance, DatabaseRole, DatabaseUser,
+    ClusterDatabaseInstance, Database, DatabaseBackup, DatabaseBackupSchedule, DatabaseGrant,
+    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser,
 };
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream, StreamExt};
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::ResourceExt;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::{self, Store};
@@ -21,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::annotations::LABEL_USER;
 use crate::context::OperatorContext;
 use crate::http::Readiness;
+use crate::jobs::{JobAction, JobTemplate, LABEL_JOB_ACTION};
 use crate::kinds::Managed;
 use crate::metrics::Metrics;
 use crate::reconcile::{error_policy, reconcile};
@@ -110,11 +117,70 @@ fn user_of_grant(grant: DatabaseGrant) -> Option<reflector::ObjectRef<DatabaseUs
     Some(reflector::ObjectRef::new(&user.name).within(user.namespace.as_deref().unwrap_or(&namespace)))
 }
 
+/// Whether `migration` takes its files from ConfigMap `namespace`/`name`.
+fn reads_config_map(migration: &DatabaseMigration, namespace: &str, name: &str) -> bool {
+    let own_namespace = migration.metadata.namespace.as_deref().unwrap_or("default");
+    migration
+        .spec
+        .source
+        .config_map_ref
+        .as_ref()
+        .is_some_and(|reference| {
+            reference.name == name && reference.namespace.as_deref().unwrap_or(own_namespace) == namespace
+        })
+}
+
+/// A changed ConfigMap triggers the migrations that read it (`Applying a newer source migrates up`).
+fn migrations_of_config_map(
+    migrations: &Store<DatabaseMigration>,
+    config_map: &PartialObjectMeta<ConfigMap>,
+) -> Vec<reflector::ObjectRef<DatabaseMigration>> {
+    let namespace = config_map.namespace().unwrap_or_else(|| "default".to_owned());
+    let name = config_map.name_any();
+    migrations
+        .state()
+        .iter()
+        .filter(|migration| reads_config_map(migration, &namespace, &name))
+        .map(|migration| reflector::ObjectRef::from_obj(migration.as_ref()))
+        .collect()
+}
+
+/// A schedule cares about its backups' phases (a finished run lets a skipped one start, and feeds the
+/// status and retention), not about their progress writes.
+fn backup_phase(backup: &DatabaseBackup) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    (
+        backup.metadata.generation,
+        backup.status.as_ref().and_then(|status| status.phase),
+        backup.metadata.deletion_timestamp.is_some(),
+    )
+        .hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// The Jobs of one action in a scope, by metadata (their controller reads the Job it needs).
+fn jobs(
+    client: &Client,
+    scope: Option<&str>,
+    action: JobAction,
+) -> impl Stream<Item = Result<PartialObjectMeta<Job>, watcher::Error>> + Send + 'static {
+    let api: Api<PartialObjectMeta<Job>> = match scope {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    };
+    let selector = format!("{LABEL_JOB_ACTION}={}", action.as_str());
+    watcher(api, watcher::Config::default().labels(&selector))
+        .default_backoff()
+        .touched_objects()
+}
+
 /// Runs every controller until `stop` is cancelled.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: Client,
     namespaces: &[String],
     operator_namespace: &str,
+    job_template: JobTemplate,
     metrics: Arc<Metrics>,
     readiness: Arc<Readiness>,
     stop: CancellationToken,
@@ -125,6 +191,10 @@ pub async fn run(
     let mut role_triggers = Vec::new();
     let mut user_triggers = Vec::new();
     let mut grant_triggers = Vec::new();
+    let mut migration_triggers = Vec::new();
+    let mut backup_triggers = Vec::new();
+    let mut restore_triggers = Vec::new();
+    let mut schedule_triggers = Vec::new();
     for scope in scopes(namespaces) {
         let namespace = scope.as_deref();
         let (reader, trigger) = watch::<DatabaseInstance>(&client, namespace);
@@ -142,16 +212,26 @@ pub async fn run(
         let (reader, trigger) = watch::<DatabaseGrant>(&client, namespace);
         stores.grants.add(scope.clone(), reader.clone());
         grant_triggers.push((scope.clone(), reader, trigger));
+        let (reader, trigger) = watch::<DatabaseMigration>(&client, namespace);
+        stores.migrations.add(scope.clone(), reader.clone());
+        migration_triggers.push((scope.clone(), reader, trigger));
+        let (reader, trigger) = watch::<DatabaseBackup>(&client, namespace);
+        stores.backups.add(scope.clone(), reader.clone());
+        backup_triggers.push((scope.clone(), reader, trigger));
+        let (reader, trigger) = watch::<DatabaseRestore>(&client, namespace);
+        stores.restores.add(scope.clone(), reader.clone());
+        restore_triggers.push((scope.clone(), reader, trigger));
+        let (reader, trigger) = watch::<DatabaseBackupSchedule>(&client, namespace);
+        stores.schedules.add(scope.clone(), reader.clone());
+        schedule_triggers.push((scope.clone(), reader, trigger));
     }
     let (cluster_reader, cluster_trigger) = watch::<ClusterDatabaseInstance>(&client, None);
     stores.cluster_instances.add(None, cluster_reader.clone());
 
-    let ctx = Arc::new(OperatorContext::new(
-        client.clone(),
-        stores,
-        operator_namespace,
-        metrics,
-    ));
+    let ctx = Arc::new(
+        OperatorContext::new(client.clone(), stores, operator_namespace, metrics)
+            .with_job_template(job_template),
+    );
     let mut controllers: Vec<BoxFuture<'static, ()>> = Vec::new();
     controllers.push(run_controller(
         Controller::for_stream(cluster_trigger, cluster_reader),
@@ -207,6 +287,50 @@ pub async fn run(
         controllers.push(run_controller(controller, ctx.clone(), &stop));
     }
 
+    for (scope, reader, trigger) in migration_triggers {
+        let config_maps_api: Api<PartialObjectMeta<ConfigMap>> = match scope.as_deref() {
+            Some(namespace) => Api::namespaced(client.clone(), namespace),
+            None => Api::all(client.clone()),
+        };
+        // Metadata only: a changed ConfigMap is a trigger; the migration reads its files when it runs.
+        let config_maps = watcher(config_maps_api, watcher::Config::default())
+            .default_backoff()
+            .touched_objects();
+        let migrations = reader.clone();
+        let controller = Controller::for_stream(trigger, reader)
+            .watches_stream(config_maps, move |config_map| {
+                migrations_of_config_map(&migrations, &config_map)
+            });
+        controllers.push(run_controller(controller, ctx.clone(), &stop));
+    }
+    for (scope, reader, trigger) in backup_triggers {
+        let controller = Controller::for_stream(trigger, reader).owns_stream(jobs(
+            &client,
+            scope.as_deref(),
+            JobAction::Backup,
+        ));
+        controllers.push(run_controller(controller, ctx.clone(), &stop));
+    }
+    for (scope, reader, trigger) in restore_triggers {
+        let controller = Controller::for_stream(trigger, reader).owns_stream(jobs(
+            &client,
+            scope.as_deref(),
+            JobAction::Restore,
+        ));
+        controllers.push(run_controller(controller, ctx.clone(), &stop));
+    }
+    for (scope, reader, trigger) in schedule_triggers {
+        let backups = watcher(
+            DatabaseBackup::api(client.clone(), scope.as_deref()),
+            watcher::Config::default(),
+        )
+        .default_backoff()
+        .touched_objects()
+        .predicate_filter(backup_phase, Default::default());
+        let controller = Controller::for_stream(trigger, reader).owns_stream(backups);
+        controllers.push(run_controller(controller, ctx.clone(), &stop));
+    }
+
     let synced = {
         let ctx = ctx.clone();
         let readiness = readiness.clone();
@@ -247,5 +371,48 @@ mod tests {
         assert_eq!(user_of_grant(role_grant), None);
         assert_eq!(scopes(&[]), [None]);
         assert_eq!(scopes(&["a".to_owned()]), [Some("a".to_owned())]);
+    }
+
+    #[test]
+    fn config_maps_trigger_the_migrations_that_read_them() {
+        let migration: DatabaseMigration = serde_json::from_value(serde_json::json!({
+            "apiVersion": "dbops.dbprovision.io/v1alpha1",
+            "kind": "DatabaseMigration",
+            "metadata": {"name": "schema", "namespace": "team"},
+            "spec": {"databaseRef": {"name": "app"}, "source": {"configMapRef": {"name": "sql"}}}
+        }))
+        .expect("valid migration");
+        assert!(reads_config_map(&migration, "team", "sql"));
+        assert!(!reads_config_map(&migration, "other", "sql"));
+        assert!(!reads_config_map(&migration, "team", "other"));
+        let mut elsewhere = migration.clone();
+        elsewhere.spec.source.config_map_ref = Some(
+            serde_json::from_value(serde_json::json!({"name": "sql", "namespace": "shared"}))
+                .expect("reference"),
+        );
+        assert!(reads_config_map(&elsewhere, "shared", "sql"));
+        assert!(!reads_config_map(&elsewhere, "team", "sql"));
+    }
+
+    #[test]
+    fn a_schedule_sees_phase_changes_not_progress() {
+        let backup: DatabaseBackup = serde_json::from_value(serde_json::json!({
+            "apiVersion": "dbops.dbprovision.io/v1alpha1",
+            "kind": "DatabaseBackup",
+            "metadata": {"name": "b", "namespace": "team", "generation": 1},
+            "spec": {"databaseRef": {"name": "app"}, "storage": {"type": "s3", "s3": {"bucket": "b", "region": "r"}}},
+            "status": {"phase": "Running", "progress": {"storedBytes": 10}}
+        }))
+        .expect("valid backup");
+        let mut progressed = backup.clone();
+        if let Some(status) = progressed.status.as_mut() {
+            status.progress = None;
+        }
+        assert_eq!(backup_phase(&backup), backup_phase(&progressed));
+        let mut completed = backup.clone();
+        if let Some(status) = completed.status.as_mut() {
+            status.phase = Some(dbprov_api::v1alpha1::RunPhase::Completed);
+        }
+        assert_ne!(backup_phase(&backup), backup_phase(&completed));
     }
 }

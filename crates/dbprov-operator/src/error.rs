@@ -1,5 +1,6 @@
 //! Failures of the Kubernetes side of a reconcile (the database side is reported in the object's status and
-//! retried by policy; it is not an error of the reconcile itself).
+//! retried by policy; it is not an error of the reconcile itself): writes to the object, its Secrets, its
+//! Jobs, and a schedule's backups.
 
 /// A Kubernetes API write the reconcile needed failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,52 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+
+    #[error("failed to read {object}")]
+    ReadObject {
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error("failed to list the jobs of {object}")]
+    ListJobs {
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error("failed to create job {job} for {object}")]
+    CreateJob {
+        object: String,
+        job: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error("failed to delete job {job} of {object}")]
+    DeleteJob {
+        object: String,
+        job: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error("failed to create backup {backup} for {schedule}")]
+    CreateBackup {
+        schedule: String,
+        backup: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error("failed to delete backup {backup} of {schedule}")]
+    DeleteBackup {
+        schedule: String,
+        backup: String,
+        #[source]
+        source: kube::Error,
+    },
 }
 
 impl Error {
@@ -59,6 +106,12 @@ impl Error {
             Error::CopyCredentials { .. } => "CredentialsCopyFailed",
             Error::RemoveCopy { .. } => "CredentialsCopyRemovalFailed",
             Error::OrphanSecret { .. } => "SecretReleaseFailed",
+            Error::ReadObject { .. } => "ObjectReadFailed",
+            Error::ListJobs { .. } => "JobListFailed",
+            Error::CreateJob { .. } => "JobCreateFailed",
+            Error::DeleteJob { .. } => "JobDeleteFailed",
+            Error::CreateBackup { .. } => "BackupCreateFailed",
+            Error::DeleteBackup { .. } => "BackupDeleteFailed",
         }
     }
 
@@ -70,7 +123,13 @@ impl Error {
             | Error::WriteFingerprint { source, .. }
             | Error::CopyCredentials { source, .. }
             | Error::RemoveCopy { source, .. }
-            | Error::OrphanSecret { source, .. } => source,
+            | Error::OrphanSecret { source, .. }
+            | Error::ReadObject { source, .. }
+            | Error::ListJobs { source, .. }
+            | Error::CreateJob { source, .. }
+            | Error::DeleteJob { source, .. }
+            | Error::CreateBackup { source, .. }
+            | Error::DeleteBackup { source, .. } => source,
         };
         matches!(source, kube::Error::Api(status) if status.is_conflict())
     }

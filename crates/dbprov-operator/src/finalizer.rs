@@ -4,56 +4,80 @@
 //! `None` when nothing changes). The write itself is one merge patch carrying the object's `resourceVersion`,
 //! so a concurrent change makes it fail instead of losing someone else's finalizer.
 
-/// The finalizer dbprov puts on a kind, and the one db-provision-operator used for it.
+/// The finalizer dbprov puts on a kind, and the one db-provision-operator used for it (`None` for dbprov's own
+/// kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Finalizers {
     pub ours: &'static str,
-    pub upstream: &'static str,
+    pub upstream: Option<&'static str>,
+}
+
+impl Finalizers {
+    fn is_upstream(&self, finalizer: &str) -> bool {
+        self.upstream == Some(finalizer)
+    }
 }
 
 pub const DATABASE_INSTANCE: Finalizers = Finalizers {
     ours: "dbops.dbprovision.io/database-instance",
-    upstream: "dbops.dbprovision.io/instance-protection",
+    upstream: Some("dbops.dbprovision.io/instance-protection"),
 };
 pub const CLUSTER_DATABASE_INSTANCE: Finalizers = Finalizers {
     ours: "dbops.dbprovision.io/cluster-database-instance",
-    upstream: "dbops.dbprovision.io/clusterdatabaseinstance-finalizer",
+    upstream: Some("dbops.dbprovision.io/clusterdatabaseinstance-finalizer"),
 };
 pub const DATABASE: Finalizers = Finalizers {
     ours: "dbops.dbprovision.io/database",
-    upstream: "dbops.dbprovision.io/database-protection",
+    upstream: Some("dbops.dbprovision.io/database-protection"),
 };
 pub const DATABASE_USER: Finalizers = Finalizers {
     ours: "dbops.dbprovision.io/database-user",
-    upstream: "dbops.dbprovision.io/user-protection",
+    upstream: Some("dbops.dbprovision.io/user-protection"),
 };
 pub const DATABASE_ROLE: Finalizers = Finalizers {
     ours: "dbops.dbprovision.io/database-role",
-    upstream: "dbops.dbprovision.io/role-protection",
+    upstream: Some("dbops.dbprovision.io/role-protection"),
 };
 pub const DATABASE_GRANT: Finalizers = Finalizers {
     ours: "dbops.dbprovision.io/database-grant",
-    upstream: "dbops.dbprovision.io/grant-protection",
+    upstream: Some("dbops.dbprovision.io/grant-protection"),
+};
+/// Migrations are dbprov's own kind: nothing to take over. Deleting one never rolls the schema back.
+pub const DATABASE_MIGRATION: Finalizers = Finalizers {
+    ours: "dbops.dbprovision.io/database-migration",
+    upstream: None,
+};
+pub const DATABASE_BACKUP: Finalizers = Finalizers {
+    ours: "dbops.dbprovision.io/database-backup",
+    upstream: Some("dbops.dbprovision.io/backup-protection"),
+};
+pub const DATABASE_RESTORE: Finalizers = Finalizers {
+    ours: "dbops.dbprovision.io/database-restore",
+    upstream: Some("dbops.dbprovision.io/restore-protection"),
+};
+pub const DATABASE_BACKUP_SCHEDULE: Finalizers = Finalizers {
+    ours: "dbops.dbprovision.io/database-backup-schedule",
+    upstream: Some("dbops.dbprovision.io/schedule-protection"),
 };
 
 /// Whether the object carries a finalizer dbprov answers for (its own or the upstream one it takes over).
 pub fn is_guarded(current: &[String], names: Finalizers) -> bool {
     current
         .iter()
-        .any(|finalizer| finalizer == names.ours || finalizer == names.upstream)
+        .any(|finalizer| finalizer == names.ours || names.is_upstream(finalizer))
 }
 
 /// The finalizers a live object should carry: the upstream finalizer replaced by ours, ours added when
 /// missing, every other finalizer kept in place. `None` when the list is already right.
 pub fn adopted(current: &[String], names: Finalizers) -> Option<Vec<String>> {
     let has_ours = current.iter().any(|finalizer| finalizer == names.ours);
-    let has_upstream = current.iter().any(|finalizer| finalizer == names.upstream);
+    let has_upstream = current.iter().any(|finalizer| names.is_upstream(finalizer));
     if has_ours && !has_upstream {
         return None;
     }
     let mut next: Vec<String> = Vec::with_capacity(current.len() + 1);
     for finalizer in current {
-        if finalizer == names.upstream {
+        if names.is_upstream(finalizer) {
             // Ours takes the upstream finalizer's place, so the order others rely on is unchanged.
             if !has_ours && !next.iter().any(|f| f == names.ours) {
                 next.push(names.ours.to_owned());
@@ -77,7 +101,7 @@ pub fn released(current: &[String], names: Finalizers) -> Option<Vec<String>> {
     Some(
         current
             .iter()
-            .filter(|finalizer| *finalizer != names.ours && *finalizer != names.upstream)
+            .filter(|finalizer| *finalizer != names.ours && !names.is_upstream(finalizer))
             .cloned()
             .collect(),
     )
@@ -91,23 +115,30 @@ mod tests {
         items.iter().map(|item| (*item).to_owned()).collect()
     }
 
-    const ALL: [Finalizers; 6] = [
+    const ALL: [Finalizers; 10] = [
         DATABASE_INSTANCE,
         CLUSTER_DATABASE_INSTANCE,
         DATABASE,
         DATABASE_USER,
         DATABASE_ROLE,
         DATABASE_GRANT,
+        DATABASE_MIGRATION,
+        DATABASE_BACKUP,
+        DATABASE_RESTORE,
+        DATABASE_BACKUP_SCHEDULE,
     ];
 
     #[test]
     fn names_follow_the_seeds_pattern() {
         for names in ALL {
             assert!(names.ours.starts_with("dbops.dbprovision.io/"));
-            assert!(names.upstream.starts_with("dbops.dbprovision.io/"));
-            assert_ne!(names.ours, names.upstream);
+            if let Some(upstream) = names.upstream {
+                assert!(upstream.starts_with("dbops.dbprovision.io/"));
+                assert_ne!(names.ours, upstream);
+            }
         }
         let mut ours: Vec<_> = ALL.iter().map(|names| names.ours).collect();
+        ours.sort_unstable();
         ours.dedup();
         assert_eq!(ours.len(), ALL.len());
     }
@@ -148,6 +179,40 @@ mod tests {
         assert_eq!(
             adopted(&both, DATABASE_USER),
             Some(list(&["dbops.dbprovision.io/database-user"]))
+        );
+    }
+
+    #[test]
+    fn kinds_without_an_upstream_finalizer_adopt_and_release_only_ours() {
+        assert_eq!(
+            adopted(&list(&["example.com/keep"]), DATABASE_MIGRATION),
+            Some(list(&[
+                "example.com/keep",
+                "dbops.dbprovision.io/database-migration"
+            ]))
+        );
+        assert_eq!(
+            adopted(
+                &list(&["dbops.dbprovision.io/database-migration"]),
+                DATABASE_MIGRATION
+            ),
+            None
+        );
+        assert!(!is_guarded(&list(&["example.com/keep"]), DATABASE_MIGRATION));
+        assert_eq!(
+            released(
+                &list(&["dbops.dbprovision.io/database-migration", "example.com/keep"]),
+                DATABASE_MIGRATION
+            ),
+            Some(list(&["example.com/keep"]))
+        );
+        // The backup kinds take over upstream's `backup-protection` like the others.
+        assert_eq!(
+            adopted(
+                &list(&["dbops.dbprovision.io/backup-protection"]),
+                DATABASE_BACKUP
+            ),
+            Some(list(&["dbops.dbprovision.io/database-backup"]))
         );
     }
 

@@ -1,10 +1,11 @@
-//! The six kinds the operator reconciles, behind one trait so the controllers and the reconcile flow are
-//! written once.
+//! The kinds the operator reconciles, behind one trait so the controllers and the reconcile flow are written
+//! once.
 
 use std::fmt::Debug;
 
 use dbprov_api::v1alpha1::{
-    ClusterDatabaseInstance, Database, DatabaseGrant, DatabaseInstance, DatabaseRole, DatabaseUser,
+    ClusterDatabaseInstance, Database, DatabaseBackup, DatabaseBackupSchedule, DatabaseGrant,
+    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser,
 };
 use dbprov_api::{Kind, Resource};
 use kube::{Api, Client};
@@ -85,6 +86,34 @@ namespaced!(
     finalizer::DATABASE_GRANT,
     DatabaseGrant,
     grants
+);
+namespaced!(
+    DatabaseMigration,
+    Kind::DatabaseMigration,
+    finalizer::DATABASE_MIGRATION,
+    DatabaseMigration,
+    migrations
+);
+namespaced!(
+    DatabaseBackup,
+    Kind::DatabaseBackup,
+    finalizer::DATABASE_BACKUP,
+    DatabaseBackup,
+    backups
+);
+namespaced!(
+    DatabaseRestore,
+    Kind::DatabaseRestore,
+    finalizer::DATABASE_RESTORE,
+    DatabaseRestore,
+    restores
+);
+namespaced!(
+    DatabaseBackupSchedule,
+    Kind::DatabaseBackupSchedule,
+    finalizer::DATABASE_BACKUP_SCHEDULE,
+    DatabaseBackupSchedule,
+    schedules
 );
 
 impl Managed for ClusterDatabaseInstance {

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::args::OperatorArgs;
 use crate::http::{self, Readiness};
+use crate::jobs::JobTemplate;
 use crate::metrics::Metrics;
 use crate::{controllers, leader};
 
@@ -48,6 +49,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
     )?;
     let namespaces = args.watched_namespaces();
     check_crds(&client, &namespaces).await?;
+    let job_template = JobTemplate::discover(&client, &args.operator_namespace).await;
     let metrics = Arc::new(Metrics::new());
     let readiness = Arc::new(Readiness::default());
     let shutdown = CancellationToken::new();
@@ -76,6 +78,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
                     client.clone(),
                     &namespaces,
                     &args.operator_namespace,
+                    job_template.clone(),
                     metrics.clone(),
                     readiness.clone(),
                     stop,
@@ -90,6 +93,7 @@ pub async fn run(args: OperatorArgs) -> anyhow::Result<()> {
             client.clone(),
             &namespaces,
             &args.operator_namespace,
+            job_template.clone(),
             metrics.clone(),
             readiness.clone(),
             shutdown.clone(),

@@ -17,6 +17,7 @@ pub fn object_status(resource: &Resource) -> Option<&dyn ObjectStatus> {
         Resource::DatabaseRole(object) => object.status.as_ref().map(|s| s as &dyn ObjectStatus),
         Resource::DatabaseUser(object) => object.status.as_ref().map(|s| s as &dyn ObjectStatus),
         Resource::DatabaseGrant(object) => object.status.as_ref().map(|s| s as &dyn ObjectStatus),
+        Resource::DatabaseMigration(object) => object.status.as_ref().map(|s| s as &dyn ObjectStatus),
         _ => None,
     }
 }
@@ -235,6 +236,10 @@ pub fn status_value(resource: &Resource) -> serde_json::Value {
         Resource::DatabaseRole(object) => serde_json::to_value(&object.status),
         Resource::DatabaseUser(object) => serde_json::to_value(&object.status),
         Resource::DatabaseGrant(object) => serde_json::to_value(&object.status),
+        Resource::DatabaseMigration(object) => serde_json::to_value(&object.status),
+        Resource::DatabaseBackup(object) => serde_json::to_value(&object.status),
+        Resource::DatabaseRestore(object) => serde_json::to_value(&object.status),
+        Resource::DatabaseBackupSchedule(object) => serde_json::to_value(&object.status),
         _ => Ok(serde_json::Value::Null),
     };
     value.expect("invariant: status types serialize to JSON")

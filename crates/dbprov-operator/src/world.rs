@@ -1,18 +1,24 @@
 //! Where the shared reconcilers read objects in a cluster: the controllers' informer caches (one per kind and
-//! watched namespace), with a direct API read for objects in namespaces the operator does not watch.
+//! watched namespace), with a direct API read for objects in namespaces the operator does not watch. A backup
+//! or restore Job has no caches at all: every read goes to the API. Migration sources (ConfigMaps) are read
+//! directly, when a migration needs them.
 
+use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use dbprov_api::conditions::{ConditionType, is_true};
 use dbprov_api::v1alpha1::{
-    ClusterDatabaseInstance, Database, DatabaseGrant, DatabaseInstance, DatabaseRole, DatabaseUser,
+    ClusterDatabaseInstance, Database, DatabaseBackup, DatabaseBackupSchedule, DatabaseGrant,
+    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser,
 };
 use dbprov_api::{Kind, Resource};
 use dbprov_reconcile::{ObjectRef, ObjectSource, SourceError};
-use kube::Client;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::ListParams;
 use kube::runtime::reflector::{self, Store};
+use kube::{Api, Client};
 
 use crate::kinds::Managed;
 use crate::status::object_status;
@@ -59,6 +65,11 @@ impl<K: Managed> KindStore<K> {
         self.scopes.iter().map(|(_, store)| store)
     }
 
+    /// Whether this kind has no cache at all (in a backup Job, which reads everything from the API).
+    pub fn is_uncached(&self) -> bool {
+        self.scopes.is_empty()
+    }
+
     /// An order-independent hash of every object's identity and generation: it changes exactly when a
     /// declaration is created, edited or removed (status writes do not change the generation).
     fn fingerprint(&self) -> u64 {
@@ -80,6 +91,10 @@ pub struct Stores {
     pub roles: KindStore<DatabaseRole>,
     pub users: KindStore<DatabaseUser>,
     pub grants: KindStore<DatabaseGrant>,
+    pub migrations: KindStore<DatabaseMigration>,
+    pub backups: KindStore<DatabaseBackup>,
+    pub restores: KindStore<DatabaseRestore>,
+    pub schedules: KindStore<DatabaseBackupSchedule>,
 }
 
 impl Stores {
@@ -121,6 +136,10 @@ impl Stores {
         wait(&self.roles).await;
         wait(&self.users).await;
         wait(&self.grants).await;
+        wait(&self.migrations).await;
+        wait(&self.backups).await;
+        wait(&self.restores).await;
+        wait(&self.schedules).await;
     }
 }
 
@@ -146,13 +165,21 @@ async fn read<K: Managed>(world: &KubeWorld, object: &ObjectRef) -> Result<Optio
         .map_err(|error| SourceError::with_source(format!("cannot read {object}"), error))
 }
 
-fn list<K: Managed>(store: &KindStore<K>, namespace: Option<&str>) -> Vec<Resource> {
-    store
+async fn list<K: Managed>(world: &KubeWorld, namespace: Option<&str>) -> Result<Vec<Resource>, SourceError> {
+    let store = K::store(&world.stores);
+    if store.is_uncached() {
+        let objects = K::api(world.client.clone(), namespace)
+            .list(&ListParams::default())
+            .await
+            .map_err(|error| SourceError::with_source(format!("cannot list {}", K::KIND.plural()), error))?;
+        return Ok(objects.items.iter().map(Managed::to_resource).collect());
+    }
+    Ok(store
         .all()
         .iter()
         .filter(|object| namespace.is_none() || object.meta().namespace.as_deref() == namespace)
         .map(|object| object.to_resource())
-        .collect()
+        .collect())
 }
 
 impl KubeWorld {
@@ -163,6 +190,22 @@ impl KubeWorld {
     pub fn stores(&self) -> &Stores {
         &self.stores
     }
+
+    /// Reads everything from the API server (no informer caches): what a backup or restore Job uses.
+    pub fn uncached(client: Client) -> Self {
+        Self::new(Stores::default(), client)
+    }
+}
+
+/// The data of a ConfigMap as text: `data`, plus `binaryData` that is UTF-8 (migration files are SQL text).
+pub fn config_map_text(config_map: ConfigMap) -> Result<BTreeMap<String, String>, String> {
+    let mut files = config_map.data.unwrap_or_default();
+    for (key, value) in config_map.binary_data.unwrap_or_default() {
+        let text =
+            String::from_utf8(value.0).map_err(|_| format!("binaryData key {key:?} is not UTF-8 text"))?;
+        files.insert(key, text);
+    }
+    Ok(files)
 }
 
 /// Whether an instance may be used: its last health check of the current declaration succeeded.
@@ -191,31 +234,65 @@ impl ObjectSource for KubeWorld {
             read::<DatabaseUser>(self, object).await
         } else if kind == Kind::DatabaseGrant {
             read::<DatabaseGrant>(self, object).await
+        } else if kind == Kind::DatabaseMigration {
+            read::<DatabaseMigration>(self, object).await
+        } else if kind == Kind::DatabaseBackup {
+            read::<DatabaseBackup>(self, object).await
+        } else if kind == Kind::DatabaseRestore {
+            read::<DatabaseRestore>(self, object).await
+        } else if kind == Kind::DatabaseBackupSchedule {
+            read::<DatabaseBackupSchedule>(self, object).await
         } else {
             Ok(None)
         }
     }
 
     async fn list(&self, kind: Kind, namespace: Option<&str>) -> Result<Vec<Resource>, SourceError> {
-        let stores = &self.stores;
-        Ok(if kind == Kind::DatabaseInstance {
-            list(&stores.instances, namespace)
+        if kind == Kind::DatabaseInstance {
+            list::<DatabaseInstance>(self, namespace).await
         } else if kind == Kind::ClusterDatabaseInstance {
-            list(&stores.cluster_instances, namespace)
+            list::<ClusterDatabaseInstance>(self, namespace).await
         } else if kind == Kind::Database {
-            list(&stores.databases, namespace)
+            list::<Database>(self, namespace).await
         } else if kind == Kind::DatabaseRole {
-            list(&stores.roles, namespace)
+            list::<DatabaseRole>(self, namespace).await
         } else if kind == Kind::DatabaseUser {
-            list(&stores.users, namespace)
+            list::<DatabaseUser>(self, namespace).await
         } else if kind == Kind::DatabaseGrant {
-            list(&stores.grants, namespace)
+            list::<DatabaseGrant>(self, namespace).await
+        } else if kind == Kind::DatabaseMigration {
+            list::<DatabaseMigration>(self, namespace).await
+        } else if kind == Kind::DatabaseBackup {
+            list::<DatabaseBackup>(self, namespace).await
+        } else if kind == Kind::DatabaseRestore {
+            list::<DatabaseRestore>(self, namespace).await
+        } else if kind == Kind::DatabaseBackupSchedule {
+            list::<DatabaseBackupSchedule>(self, namespace).await
         } else {
-            Vec::new()
-        })
+            Ok(Vec::new())
+        }
     }
 
     async fn instance_ready(&self, instance: &ObjectRef) -> Result<bool, SourceError> {
         Ok(self.get(instance).await?.as_ref().is_some_and(instance_is_ready))
+    }
+
+    /// Read from the API when a migration needs it: the controllers watch ConfigMaps by metadata only (to
+    /// notice a changed source), so their contents are not cached.
+    async fn config_map(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, SourceError> {
+        let found = Api::<ConfigMap>::namespaced(self.client.clone(), namespace)
+            .get_opt(name)
+            .await
+            .map_err(|error| {
+                SourceError::with_source(format!("cannot read configmap {namespace}/{name}"), error)
+            })?;
+        found
+            .map(config_map_text)
+            .transpose()
+            .map_err(|why| SourceError::new(format!("configmap {namespace}/{name}: {why}")))
     }
 }

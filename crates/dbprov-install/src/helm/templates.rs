@@ -10,7 +10,9 @@ use crate::deployment::{ENV_WATCH_NAMESPACES, deployment, service_account};
 use crate::error::InstallError;
 use crate::helm::placeholder::{MARK, Placeholder, substitute, token};
 use crate::manifest::object_name;
-use crate::rbac::{cluster_events, cluster_scoped_kinds, cluster_wide, leader_election, namespaced_access};
+use crate::rbac::{
+    cluster_events, cluster_scoped_kinds, cluster_wide, leader_election, namespaced_access, own_pod,
+};
 use crate::service::metrics_service;
 use crate::settings::Settings;
 
@@ -74,6 +76,7 @@ fn rbac_template() -> Result<String, InstallError> {
     let (events_role, events_binding) = cluster_events(&settings);
     let (namespaced_role, namespaced_binding) = namespaced_access(&settings, &token("NAMESPACE_WATCHED"));
     let (wide_role, wide_binding) = cluster_wide(&settings);
+    let (own_pod_role, own_pod_binding) = own_pod(&settings);
     let parts = [
         "{{- if .Values.watchNamespaces }}\n".to_owned(),
         document(&scoped_role)?,
@@ -87,6 +90,8 @@ fn rbac_template() -> Result<String, InstallError> {
         document(&wide_role)?,
         document(&wide_binding)?,
         "{{- end }}\n".to_owned(),
+        document(&own_pod_role)?,
+        document(&own_pod_binding)?,
     ];
     finish(
         "rbac.yaml",

@@ -1,14 +1,19 @@
 //! One reconcile of one object, the flow of the seeds' architecture: honour `skip-reconcile`; handle deletion;
 //! add the finalizer; resolve, plan and apply through the shared reconcilers; write the status; publish
-//! events; requeue for the next health or drift check.
+//! events; requeue for the next health or drift check. Migrations, backups, restores and schedules have flows
+//! of their own ([`migration`], [`runs`], [`schedule`]).
 
 mod finalize;
-mod kube_writes;
+pub(crate) mod kube_writes;
 mod live;
+mod migration;
+mod runs;
+pub mod schedule;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dbprov_api::{Kind, Resource};
 use dbprov_reconcile::ObjectRef;
 use kube::runtime::controller::Action;
 use tracing::Instrument;
@@ -66,10 +71,15 @@ pub async fn reconcile_once<K: Managed>(object: Arc<K>, ctx: &OperatorContext) -
             });
         }
         let started = Instant::now();
-        let result = if object.meta().deletion_timestamp.is_some() {
-            finalize::run(ctx, object.as_ref(), &reference, &id).await
-        } else {
-            live::run(ctx, object.as_ref(), &reference, &id).await
+        let result = match K::KIND {
+            Kind::DatabaseMigration
+            | Kind::DatabaseBackup
+            | Kind::DatabaseRestore
+            | Kind::DatabaseBackupSchedule => own_flow(ctx, object.to_resource(), &reference).await,
+            _ if object.meta().deletion_timestamp.is_some() => {
+                finalize::run(ctx, object.as_ref(), &reference, &id).await
+            }
+            _ => live::run(ctx, object.as_ref(), &reference, &id).await,
         };
         let elapsed = started.elapsed();
         match &result {
@@ -80,6 +90,23 @@ pub async fn reconcile_once<K: Managed>(object: Arc<K>, ctx: &OperatorContext) -
     }
     .instrument(span)
     .await
+}
+
+/// The kinds with a flow of their own (each handles its deletion too).
+async fn own_flow(
+    ctx: &OperatorContext,
+    resource: Resource,
+    reference: &ObjectRef,
+) -> Result<Reconciled, Error> {
+    match resource {
+        Resource::DatabaseMigration(migration) => migration::run(ctx, &migration, reference).await,
+        Resource::DatabaseBackup(backup) => runs::run(ctx, backup.as_ref(), reference).await,
+        Resource::DatabaseRestore(restore) => runs::run(ctx, restore.as_ref(), reference).await,
+        Resource::DatabaseBackupSchedule(schedule) => schedule::run(ctx, &schedule, reference).await,
+        _ => {
+            unreachable!("invariant: own_flow is called for migrations, backups, restores and schedules only")
+        }
+    }
 }
 
 /// The requeue after a failed Kubernetes write: soon after a conflict (the next reconcile sees the fresh
