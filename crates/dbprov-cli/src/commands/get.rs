@@ -52,14 +52,19 @@ fn render_cell(value: Option<serde_json::Value>, column_type: &str) -> String {
     }
 }
 
-/// `5m`, `3h`, `2d`, as kubectl prints ages.
+/// `5m`, `3h`, `2d`, as kubectl prints ages; a time still to come (a schedule's next run) as `in 5m`.
 fn age(timestamp: &str) -> String {
     let Ok(time) = chrono::DateTime::parse_from_rfc3339(timestamp) else {
         return timestamp.to_owned();
     };
-    let seconds = (chrono::Utc::now() - time.with_timezone(&chrono::Utc))
-        .num_seconds()
-        .max(0);
+    let seconds = (chrono::Utc::now() - time.with_timezone(&chrono::Utc)).num_seconds();
+    if seconds < 0 {
+        return format!("in {}", duration(seconds.unsigned_abs()));
+    }
+    duration(seconds.unsigned_abs())
+}
+
+fn duration(seconds: u64) -> String {
     match seconds {
         0..60 => format!("{seconds}s"),
         60..3600 => format!("{}m", seconds / 60),
@@ -275,5 +280,27 @@ mod tests {
             Some("ReconcileSuccess".into())
         );
         assert_eq!(json_path(&object, ".status.version"), None);
+    }
+
+    #[test]
+    fn ages_in_the_past_and_the_future() {
+        let at = |offset: chrono::Duration| (chrono::Utc::now() + offset).to_rfc3339();
+        assert_eq!(
+            age(&at(chrono::Duration::minutes(-5) - chrono::Duration::seconds(2))),
+            "5m"
+        );
+        assert_eq!(
+            age(&at(chrono::Duration::hours(-3) - chrono::Duration::seconds(2))),
+            "3h"
+        );
+        assert_eq!(
+            age(&at(chrono::Duration::days(2) + chrono::Duration::seconds(30))),
+            "in 2d"
+        );
+        assert_eq!(
+            age(&at(chrono::Duration::minutes(5) + chrono::Duration::seconds(30))),
+            "in 5m"
+        );
+        assert_eq!(age("not a time"), "not a time");
     }
 }
