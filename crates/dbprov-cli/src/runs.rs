@@ -11,11 +11,12 @@ use dbprov_reconcile::backup::reconcile_backup;
 use dbprov_reconcile::backup_settings::BackupEnvironment;
 use dbprov_reconcile::restore::reconcile_restore;
 use dbprov_reconcile::schedule::{
-    Due, created_at, due, last_scheduled, parse_schedule, runs_of, schedule_status,
+    Due, created_at, due, expired, last_scheduled, parse_schedule, prune, runs_of, schedule_status,
 };
 use dbprov_reconcile::{Context, Mode, ObjectRef, Outcome};
 
-use crate::host::CliWorld;
+use crate::host::{CliWorld, key_of};
+use crate::output::resource_name;
 use crate::progress::ProgressDisplay;
 use crate::state::{ObjectRecord, StateStore};
 
@@ -146,4 +147,32 @@ pub async fn recorded_backups(state: &StateStore) -> anyhow::Result<Vec<Database
         }
     }
     Ok(backups)
+}
+
+/// Deletes the artifacts of recorded backups whose `ttl` has passed, then forgets them; prints one line per
+/// artifact. Scheduled or not: `schedule tick`/`run` and `backup prune` call it. Stops at the first failure
+/// (what was deleted stays deleted and forgotten). Returns the artifacts deleted.
+pub async fn prune_expired(
+    ctx: &Context,
+    state: &StateStore,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<Vec<String>> {
+    let env = BackupEnvironment::local();
+    let mut pruned = Vec::new();
+    for backup in recorded_backups(state).await? {
+        if !expired(&backup, now) {
+            continue;
+        }
+        let deleted = prune(ctx, &env, &[&backup])
+            .await
+            .map_err(|failure| anyhow::anyhow!("{failure}"))?;
+        let object = ObjectRef::of(&Resource::DatabaseBackup(Box::new(backup)))
+            .expect("invariant: a backup is an API kind");
+        state.remove(&key_of(&object)).await?;
+        for artifact in deleted {
+            println!("{} pruned: {artifact} (ttl expired)", resource_name(&object));
+            pruned.push(artifact);
+        }
+    }
+    Ok(pruned)
 }

@@ -561,3 +561,79 @@ spec:
     assert_eq!(schedule["status"]["lastBackup"]["status"], "Completed");
     psql(&format!("DROP DATABASE IF EXISTS \"{source}\" WITH (FORCE)"));
 }
+
+#[test]
+fn expired_backups_are_pruned_with_their_artifacts() {
+    let server = dbprov_testkit::postgres();
+    let workspace = Workspace::new();
+    let source = unique_name("pgttl");
+    let storage: PathBuf = workspace.path().join("expiring");
+    let backup = |name: &str, ttl: &str| {
+        format!(
+            "---
+apiVersion: dbops.dbprovision.io/v1alpha1
+kind: DatabaseBackup
+metadata:
+  name: {name}
+spec:
+  databaseRef:
+    name: app
+  ttl: {ttl}
+  storage:
+    type: local
+    local:
+      path: {}
+",
+            storage.display()
+        )
+    };
+    workspace.write(
+        "setup.yaml",
+        &format!(
+            "{}{}",
+            instance("pg", "postgres", server, ""),
+            database(&source, "app", "pg")
+        ),
+    );
+    workspace.dbprov(&["apply", "-f", "setup.yaml"]).expect(0);
+    workspace.write("short.yaml", &backup("short", "1s"));
+    workspace.write("long.yaml", &backup("long", "7d"));
+    workspace.dbprov(&["apply", "-f", "short.yaml"]).expect(0);
+    // Artifact names have a one-second resolution.
+    std::thread::sleep(Duration::from_millis(1100));
+    workspace.dbprov(&["apply", "-f", "long.yaml"]).expect(0);
+    let before = artifacts(&storage);
+    assert_eq!(before.len(), 2, "{before:?}");
+    let short = workspace
+        .dbprov(&["-o", "json", "get", "dbbak", "short"])
+        .expect(0);
+    let short: serde_json::Value = serde_json::from_str(&short.stdout).unwrap();
+    let artifact = short["status"]["backup"]["artifact"].as_str().unwrap().to_owned();
+    assert!(short["status"]["expiresAt"].is_string(), "{short:#}");
+
+    let pruned = workspace.dbprov(&["backup", "prune"]).expect(0);
+    assert!(
+        pruned
+            .stdout
+            .contains(&format!("databasebackup/short pruned: {artifact} (ttl expired)")),
+        "{}",
+        pruned.stdout
+    );
+    let after = artifacts(&storage);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert!(!after.contains(&artifact), "{after:?}");
+    let backups = workspace.dbprov(&["-o", "json", "get", "dbbak"]).expect(0);
+    let backups: serde_json::Value = serde_json::from_str(&backups.stdout).unwrap();
+    let names: Vec<&str> = backups["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|item| item["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["long"]);
+    // Nothing else has expired.
+    let again = workspace.dbprov(&["backup", "prune"]).expect(0);
+    assert!(again.stdout.contains("no expired backups"), "{}", again.stdout);
+    assert_eq!(artifacts(&storage).len(), 1);
+    psql(&format!("DROP DATABASE IF EXISTS \"{source}\" WITH (FORCE)"));
+}

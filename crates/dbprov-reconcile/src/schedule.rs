@@ -149,6 +149,17 @@ fn phase(backup: &DatabaseBackup) -> Option<RunPhase> {
     backup.status.as_ref().and_then(|status| status.phase)
 }
 
+/// Whether a completed backup's `ttl` has passed (`status.expiresAt`): its artifact is due for deletion,
+/// whether a schedule made it or not.
+pub fn expired(backup: &DatabaseBackup, now: DateTime<Utc>) -> bool {
+    phase(backup) == Some(RunPhase::Completed)
+        && backup
+            .status
+            .as_ref()
+            .and_then(|status| status.expires_at.as_ref())
+            .is_some_and(|expires| chrono_time(expires) <= now)
+}
+
 /// When a run started: its dump's timestamp, else its start time, else its name's scheduled time.
 fn started(backup: &DatabaseBackup) -> Option<DateTime<Utc>> {
     let status = backup.status.as_ref()?;
@@ -228,12 +239,7 @@ pub fn plan_retention<Tz: TimeZone>(
     let mut plan = RetentionPlan::default();
     let mut candidates = Vec::new();
     for run in runs.iter().filter(|run| phase(run) == Some(RunPhase::Completed)) {
-        let expired = run
-            .status
-            .as_ref()
-            .and_then(|status| status.expires_at.as_ref())
-            .is_some_and(|expires| chrono_time(expires) <= now);
-        if expired {
+        if expired(run, now) {
             plan.delete.push((name_of(run), "ttl expired"));
             continue;
         }

@@ -47,6 +47,9 @@ pub enum BackupCommand {
         )]
         files: Vec<PathBuf>,
     },
+    /// Delete the artifacts of the backups dbprov made whose `ttl` has passed, and forget them
+    /// (`schedule tick` and `schedule run` do this too).
+    Prune,
     /// Verify an artifact completely (size, SHA-256, encryption, decompression) without restoring it: NAME is
     /// a DatabaseBackup dbprov made, or an artifact name in --storage; PATH an artifact file.
     Verify {
@@ -104,6 +107,7 @@ impl StorageArgs {
 pub async fn backup(global: &GlobalOptions, args: &BackupArgs) -> anyhow::Result<ExitStatus> {
     match &args.command {
         BackupCommand::List { storage, files } => list(global, storage, files).await,
+        BackupCommand::Prune => prune_expired(global).await,
         BackupCommand::Verify {
             target,
             storage,
@@ -111,6 +115,18 @@ pub async fn backup(global: &GlobalOptions, args: &BackupArgs) -> anyhow::Result
             namespace,
         } => verify(global, target, storage, key_file.as_deref(), namespace).await,
     }
+}
+
+async fn prune_expired(global: &GlobalOptions) -> anyhow::Result<ExitStatus> {
+    let state = StateStore::open(&global.state_dir).await?;
+    let world = Arc::new(CliWorld::new(Vec::new(), state.clone()));
+    let ctx = Context::new(world.clone(), world);
+    let result = crate::runs::prune_expired(&ctx, &state, chrono::Utc::now()).await;
+    state.close().await;
+    if result?.is_empty() {
+        println!("no expired backups");
+    }
+    Ok(ExitStatus::Success)
 }
 
 /// The storages to list, by location.

@@ -221,6 +221,11 @@ impl Session {
                 (a, b) => a.or(b),
             };
         }
+        // Backups made outside these schedules (`dbprov apply`) expire by their `ttl` too.
+        if let Err(error) = runs::prune_expired(&self.ctx, &self.state, now).await {
+            eprintln!("dbprov: error: {error:#}");
+            status = ExitStatus::Failure;
+        }
         self.ctx.engines.close_all().await;
         Ok((status, earliest))
     }
