@@ -2,7 +2,7 @@
 //! cache the shared reconcilers read; reconciles are triggered by changes to the declaration, annotations or
 //! finalizers (not by the operator's own status writes), by the periodic requeue, and for users by their
 //! grants and the credentials Secrets they own. Migrations are also triggered by their source ConfigMaps,
-//! backups and restores by their Jobs, schedules by their backups' phases.
+//! backups and restores by their Jobs, schedules by their backups' phases, OAuth2 clients by their Secrets.
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use dbprov_api::v1alpha1::{
     ClusterDatabaseInstance, Database, DatabaseBackup, DatabaseBackupSchedule, DatabaseGrant,
-    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser,
+    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser, OAuth2Client,
 };
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream, StreamExt};
@@ -32,6 +32,9 @@ use crate::kinds::Managed;
 use crate::metrics::Metrics;
 use crate::reconcile::{error_policy, reconcile};
 use crate::world::Stores;
+
+/// The label on an OAuth2 client's Secret (naming the client), set by the shared reconciler.
+const LABEL_OAUTH2_CLIENT: &str = "dbops.dbprovision.io/oauth2-client";
 
 /// Reconciles of one kind running at once (per watched namespace). Reconciles of one object never overlap.
 const CONCURRENCY: u16 = 4;
@@ -195,6 +198,7 @@ pub async fn run(
     let mut backup_triggers = Vec::new();
     let mut restore_triggers = Vec::new();
     let mut schedule_triggers = Vec::new();
+    let mut oauth2_client_triggers = Vec::new();
     for scope in scopes(namespaces) {
         let namespace = scope.as_deref();
         let (reader, trigger) = watch::<DatabaseInstance>(&client, namespace);
@@ -224,6 +228,9 @@ pub async fn run(
         let (reader, trigger) = watch::<DatabaseBackupSchedule>(&client, namespace);
         stores.schedules.add(scope.clone(), reader.clone());
         schedule_triggers.push((scope.clone(), reader, trigger));
+        let (reader, trigger) = watch::<OAuth2Client>(&client, namespace);
+        stores.oauth2_clients.add(scope.clone(), reader.clone());
+        oauth2_client_triggers.push((scope.clone(), reader, trigger));
     }
     let (cluster_reader, cluster_trigger) = watch::<ClusterDatabaseInstance>(&client, None);
     stores.cluster_instances.add(None, cluster_reader.clone());
@@ -328,6 +335,21 @@ pub async fn run(
         .touched_objects()
         .predicate_filter(backup_phase, Default::default());
         let controller = Controller::for_stream(trigger, reader).owns_stream(backups);
+        controllers.push(run_controller(controller, ctx.clone(), &stop));
+    }
+    for (scope, reader, trigger) in oauth2_client_triggers {
+        let secrets_api: Api<PartialObjectMeta<Secret>> = match scope.as_deref() {
+            Some(namespace) => Api::namespaced(client.clone(), namespace),
+            None => Api::all(client.clone()),
+        };
+        // Metadata only: a client's Secret that is edited or deleted is reissued by the next reconcile.
+        let secrets = watcher(
+            secrets_api,
+            watcher::Config::default().labels(LABEL_OAUTH2_CLIENT),
+        )
+        .default_backoff()
+        .touched_objects();
+        let controller = Controller::for_stream(trigger, reader).owns_stream(secrets);
         controllers.push(run_controller(controller, ctx.clone(), &stop));
     }
 

@@ -60,6 +60,13 @@ pub const DATABASE_BACKUP_SCHEDULE: Finalizers = Finalizers {
     upstream: Some("dbops.dbprovision.io/schedule-protection"),
 };
 
+/// OAuth2 clients are dbprov's own kind: nothing to take over. `deletionPolicy: Delete` removes the client's
+/// registration and its Secret before the finalizer goes.
+pub const OAUTH2_CLIENT: Finalizers = Finalizers {
+    ours: "dbops.dbprovision.io/oauth2-client",
+    upstream: None,
+};
+
 /// Whether the object carries a finalizer dbprov answers for (its own or the upstream one it takes over).
 pub fn is_guarded(current: &[String], names: Finalizers) -> bool {
     current
@@ -115,7 +122,8 @@ mod tests {
         items.iter().map(|item| (*item).to_owned()).collect()
     }
 
-    const ALL: [Finalizers; 10] = [
+    const ALL: [Finalizers; 11] = [
+        OAUTH2_CLIENT,
         DATABASE_INSTANCE,
         CLUSTER_DATABASE_INSTANCE,
         DATABASE,

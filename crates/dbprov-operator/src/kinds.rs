@@ -5,7 +5,7 @@ use std::fmt::Debug;
 
 use dbprov_api::v1alpha1::{
     ClusterDatabaseInstance, Database, DatabaseBackup, DatabaseBackupSchedule, DatabaseGrant,
-    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser,
+    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser, OAuth2Client,
 };
 use dbprov_api::{Kind, Resource};
 use kube::{Api, Client};
@@ -114,6 +114,13 @@ namespaced!(
     finalizer::DATABASE_BACKUP_SCHEDULE,
     DatabaseBackupSchedule,
     schedules
+);
+namespaced!(
+    OAuth2Client,
+    Kind::OAuth2Client,
+    finalizer::OAUTH2_CLIENT,
+    OAuth2Client,
+    oauth2_clients
 );
 
 impl Managed for ClusterDatabaseInstance {

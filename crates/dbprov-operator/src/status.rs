@@ -18,6 +18,7 @@ pub fn object_status(resource: &Resource) -> Option<&dyn ObjectStatus> {
         Resource::DatabaseUser(object) => object.status.as_ref().map(|s| s as &dyn ObjectStatus),
         Resource::DatabaseGrant(object) => object.status.as_ref().map(|s| s as &dyn ObjectStatus),
         Resource::DatabaseMigration(object) => object.status.as_ref().map(|s| s as &dyn ObjectStatus),
+        Resource::OAuth2Client(object) => object.status.as_ref().map(|s| s as &dyn ObjectStatus),
         _ => None,
     }
 }
@@ -163,6 +164,7 @@ pub fn record_deletion(resource: &mut Resource, outcome: &Outcome, now: &Time, r
         Resource::DatabaseRole(object) => deleting(&mut object.status, outcome, generation, now),
         Resource::DatabaseUser(object) => deleting(&mut object.status, outcome, generation, now),
         Resource::DatabaseGrant(object) => deleting(&mut object.status, outcome, generation, now),
+        Resource::OAuth2Client(object) => deleting(&mut object.status, outcome, generation, now),
         _ => {}
     }
     mark_lost_connection(resource, outcome, now);
@@ -240,6 +242,7 @@ pub fn status_value(resource: &Resource) -> serde_json::Value {
         Resource::DatabaseBackup(object) => serde_json::to_value(&object.status),
         Resource::DatabaseRestore(object) => serde_json::to_value(&object.status),
         Resource::DatabaseBackupSchedule(object) => serde_json::to_value(&object.status),
+        Resource::OAuth2Client(object) => serde_json::to_value(&object.status),
         _ => Ok(serde_json::Value::Null),
     };
     value.expect("invariant: status types serialize to JSON")
@@ -264,6 +267,11 @@ pub fn created_by_dbprov(resource: &Resource) -> bool {
             .as_ref()
             .and_then(|status| status.role.as_ref())
             .is_some_and(|info| info.created_at.is_some()),
+        // A client dbprov registered has a secret version: dbprov issued its secret.
+        Resource::OAuth2Client(object) => object
+            .status
+            .as_ref()
+            .is_some_and(|status| status.secret_version.is_some()),
         _ => false,
     }
 }

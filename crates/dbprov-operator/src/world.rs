@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use dbprov_api::conditions::{ConditionType, is_true};
 use dbprov_api::v1alpha1::{
     ClusterDatabaseInstance, Database, DatabaseBackup, DatabaseBackupSchedule, DatabaseGrant,
-    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser,
+    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser, OAuth2Client,
 };
 use dbprov_api::{Kind, Resource};
 use dbprov_reconcile::{ObjectRef, ObjectSource, SourceError};
@@ -95,6 +95,7 @@ pub struct Stores {
     pub backups: KindStore<DatabaseBackup>,
     pub restores: KindStore<DatabaseRestore>,
     pub schedules: KindStore<DatabaseBackupSchedule>,
+    pub oauth2_clients: KindStore<OAuth2Client>,
 }
 
 impl Stores {
@@ -140,6 +141,7 @@ impl Stores {
         wait(&self.backups).await;
         wait(&self.restores).await;
         wait(&self.schedules).await;
+        wait(&self.oauth2_clients).await;
     }
 }
 
@@ -242,6 +244,8 @@ impl ObjectSource for KubeWorld {
             read::<DatabaseRestore>(self, object).await
         } else if kind == Kind::DatabaseBackupSchedule {
             read::<DatabaseBackupSchedule>(self, object).await
+        } else if kind == Kind::OAuth2Client {
+            read::<OAuth2Client>(self, object).await
         } else {
             Ok(None)
         }
@@ -268,6 +272,8 @@ impl ObjectSource for KubeWorld {
             list::<DatabaseRestore>(self, namespace).await
         } else if kind == Kind::DatabaseBackupSchedule {
             list::<DatabaseBackupSchedule>(self, namespace).await
+        } else if kind == Kind::OAuth2Client {
+            list::<OAuth2Client>(self, namespace).await
         } else {
             Ok(Vec::new())
         }

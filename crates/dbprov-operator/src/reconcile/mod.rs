@@ -1,12 +1,14 @@
 //! One reconcile of one object, the flow of the seeds' architecture: honour `skip-reconcile`; handle deletion;
 //! add the finalizer; resolve, plan and apply through the shared reconcilers; write the status; publish
 //! events; requeue for the next health or drift check. Migrations, backups, restores and schedules have flows
-//! of their own ([`migration`], [`runs`], [`schedule`]).
+//! of their own ([`migration`], [`runs`], [`schedule`]); OAuth2 clients reconcile through their own shared
+//! reconciler ([`oauth2_client`]) and are deleted like the other live kinds.
 
 mod finalize;
 pub(crate) mod kube_writes;
 mod live;
 mod migration;
+mod oauth2_client;
 mod runs;
 pub mod schedule;
 
@@ -79,6 +81,10 @@ pub async fn reconcile_once<K: Managed>(object: Arc<K>, ctx: &OperatorContext) -
             _ if object.meta().deletion_timestamp.is_some() => {
                 finalize::run(ctx, object.as_ref(), &reference, &id).await
             }
+            Kind::OAuth2Client => match object.to_resource() {
+                Resource::OAuth2Client(client) => oauth2_client::run(ctx, &client, &reference).await,
+                _ => unreachable!("invariant: an OAuth2Client converts to Resource::OAuth2Client"),
+            },
             _ => live::run(ctx, object.as_ref(), &reference, &id).await,
         };
         let elapsed = started.elapsed();

@@ -7,4 +7,8 @@ mod support;
 mod deletion;
 mod e2e;
 mod faults;
+mod migrations;
+mod oauth2_clients;
+mod runs;
 mod scenarios;
+mod schedules;

@@ -1,6 +1,7 @@
 //! A fake Kubernetes API server behind `tower-test`'s mock service (as kube-rs's `controller-rs` tests do),
 //! with just enough state to play the calls the operator makes: custom resources and their status, Secrets,
-//! Events. Every write is fed to the informer caches the operator reads, as a watch would. Every request is
+//! ConfigMaps, Jobs (`batch/v1`, with foreground deletion left for the test to finish as the garbage
+//! collector would), Events. Every write is fed to the informer caches the operator reads, as a watch would. Every request is
 //! recorded as one line (`APPLY secret team/app-credentials`), so tests assert the exact call sequence.
 
 use std::collections::BTreeMap;
@@ -8,7 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use dbprov_api::v1alpha1::{
-    ClusterDatabaseInstance, Database, DatabaseGrant, DatabaseInstance, DatabaseRole, DatabaseUser,
+    ClusterDatabaseInstance, Database, DatabaseBackup, DatabaseBackupSchedule, DatabaseGrant,
+    DatabaseInstance, DatabaseMigration, DatabaseRestore, DatabaseRole, DatabaseUser, OAuth2Client,
 };
 use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
@@ -26,6 +28,11 @@ pub struct Writers {
     pub roles: Writer<DatabaseRole>,
     pub users: Writer<DatabaseUser>,
     pub grants: Writer<DatabaseGrant>,
+    pub migrations: Writer<DatabaseMigration>,
+    pub backups: Writer<DatabaseBackup>,
+    pub restores: Writer<DatabaseRestore>,
+    pub schedules: Writer<DatabaseBackupSchedule>,
+    pub oauth2_clients: Writer<OAuth2Client>,
 }
 
 fn feed<K: DeserializeOwned + kube::Resource + Clone>(writer: &mut Writer<K>, value: &Value, deleted: bool)
@@ -50,6 +57,11 @@ impl Writers {
             "databaseroles" => feed(&mut self.roles, value, deleted),
             "databaseusers" => feed(&mut self.users, value, deleted),
             "databasegrants" => feed(&mut self.grants, value, deleted),
+            "databasemigrations" => feed(&mut self.migrations, value, deleted),
+            "databasebackups" => feed(&mut self.backups, value, deleted),
+            "databaserestores" => feed(&mut self.restores, value, deleted),
+            "databasebackupschedules" => feed(&mut self.schedules, value, deleted),
+            "oauth2clients" => feed(&mut self.oauth2_clients, value, deleted),
             _ => {}
         }
     }
@@ -171,7 +183,8 @@ impl FakeApi {
             } else {
                 serde_json::from_slice(&bytes).expect("the operator sends JSON")
             };
-            let (code, value) = self.handle(&parts.method, parts.uri.path(), &content_type, body);
+            let query = parts.uri.query().unwrap_or_default().to_owned();
+            let (code, value) = self.handle(&parts.method, parts.uri.path(), &query, &content_type, body);
             respond.send_response(
                 Response::builder()
                     .status(StatusCode::from_u16(code).expect("valid status"))
@@ -217,9 +230,36 @@ impl FakeApi {
         Ok(())
     }
 
-    fn handle(&self, method: &Method, path: &str, content_type: &str, body: Value) -> (u16, Value) {
+    fn handle(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        content_type: &str,
+        body: Value,
+    ) -> (u16, Value) {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let result = match segments.as_slice() {
+            [
+                "apis",
+                "dbops.dbprovision.io",
+                "v1alpha1",
+                "namespaces",
+                namespace,
+                plural,
+            ] => self.collection(method, plural, Some(namespace), query, body),
+            ["apis", "dbops.dbprovision.io", "v1alpha1", plural] => {
+                self.collection(method, plural, None, query, body)
+            }
+            ["apis", "batch", "v1", "namespaces", namespace, "jobs"] => {
+                self.collection(method, "jobs", Some(namespace), query, body)
+            }
+            ["apis", "batch", "v1", "namespaces", namespace, "jobs", name] => {
+                self.job(method, namespace, name, body)
+            }
+            ["api", "v1", "namespaces", namespace, "configmaps", name] if method == Method::GET => {
+                self.config_map(namespace, name)
+            }
             [
                 "apis",
                 "dbops.dbprovision.io",
@@ -291,6 +331,22 @@ impl FakeApi {
             ("GET", false) => {
                 self.record(format!("GET {plural} {label}"))?;
                 self.lock().objects.get(&key).cloned().ok_or_else(not_found)
+            }
+            ("DELETE", false) => {
+                self.record(format!("DELETE {plural} {label}"))?;
+                let mut state = self.lock();
+                let mut object = state.objects.get(&key).cloned().ok_or_else(not_found)?;
+                if finalizers(&object).is_empty() {
+                    state.objects.remove(&key);
+                    state.writers.write(&key.0, &object, true);
+                    return Ok(object);
+                }
+                if object["metadata"]["deletionTimestamp"].is_null() {
+                    object["metadata"]["deletionTimestamp"] = Value::from(now());
+                    let generation = object["metadata"]["generation"].as_i64().unwrap_or(1);
+                    object["metadata"]["generation"] = Value::from(generation + 1);
+                }
+                Ok(state.store(key, object))
             }
             ("PATCH", true) if content_type.starts_with("application/apply-patch") => {
                 let phase = body["status"]["phase"].as_str().unwrap_or("-").to_owned();
@@ -416,6 +472,140 @@ impl FakeApi {
         }
     }
 
+    fn config_map(&self, namespace: &str, name: &str) -> Result<Value, (u16, Value)> {
+        self.record(format!("GET configmap {namespace}/{name}"))?;
+        let key: Key = (
+            "configmaps".to_owned(),
+            Some(namespace.to_owned()),
+            name.to_owned(),
+        );
+        self.lock().objects.get(&key).cloned().ok_or_else(|| {
+            (
+                404,
+                status(404, "NotFound", &format!("configmaps \"{name}\" not found")),
+            )
+        })
+    }
+
+    /// A collection: POST creates, GET lists (with an equality `labelSelector`).
+    fn collection(
+        &self,
+        method: &Method,
+        plural: &str,
+        namespace: Option<&str>,
+        query: &str,
+        body: Value,
+    ) -> Result<Value, (u16, Value)> {
+        let scope = namespace.unwrap_or("-");
+        match method.as_str() {
+            "POST" => {
+                let mut object = body;
+                let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+                self.record(format!("CREATE {plural} {scope}/{name}"))?;
+                let key: Key = (plural.to_owned(), namespace.map(str::to_owned), name.clone());
+                let mut state = self.lock();
+                if state.objects.contains_key(&key) {
+                    return Err((
+                        409,
+                        status(
+                            409,
+                            "AlreadyExists",
+                            &format!("{plural} \"{name}\" already exists"),
+                        ),
+                    ));
+                }
+                if let Some(namespace) = namespace {
+                    object["metadata"]["namespace"] = Value::from(namespace);
+                }
+                object["metadata"]["uid"] = Value::from(format!("uid-{plural}-{name}"));
+                object["metadata"]["creationTimestamp"] = Value::from(now());
+                object["metadata"]["generation"] = Value::from(1);
+                Ok(state.store(key, object))
+            }
+            "GET" => {
+                let selector: Vec<(String, String)> = query
+                    .split('&')
+                    .filter_map(|pair| pair.strip_prefix("labelSelector="))
+                    .flat_map(|selector| {
+                        let decoded = selector
+                            .replace("%3D", "=")
+                            .replace("%2F", "/")
+                            .replace("%2C", ",");
+                        decoded
+                            .split(',')
+                            .filter_map(|term| term.split_once('='))
+                            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                self.record(format!("LIST {plural} {scope}"))?;
+                let state = self.lock();
+                let items: Vec<Value> = state
+                    .objects
+                    .iter()
+                    .filter(|((kind, object_namespace, _), _)| {
+                        kind == plural && (namespace.is_none() || object_namespace.as_deref() == namespace)
+                    })
+                    .map(|(_, object)| object)
+                    .filter(|object| {
+                        selector
+                            .iter()
+                            .all(|(key, value)| object["metadata"]["labels"][key.as_str()] == value.as_str())
+                    })
+                    .cloned()
+                    .collect();
+                Ok(json!({
+                    "apiVersion": "v1", "kind": "List",
+                    "metadata": {"resourceVersion": state.version.to_string()},
+                    "items": items
+                }))
+            }
+            _ => {
+                self.record(format!("UNEXPECTED {method} {plural} {scope}"))?;
+                Err((405, status(405, "MethodNotAllowed", "not supported by the fake")))
+            }
+        }
+    }
+
+    /// One Job: GET, and DELETE (foreground deletion leaves it marked, with the `foregroundDeletion`
+    /// finalizer, until the test removes it as the garbage collector would once its pods are gone).
+    fn job(&self, method: &Method, namespace: &str, name: &str, body: Value) -> Result<Value, (u16, Value)> {
+        let key: Key = ("jobs".to_owned(), Some(namespace.to_owned()), name.to_owned());
+        let label = format!("{namespace}/{name}");
+        let not_found = || {
+            (
+                404,
+                status(404, "NotFound", &format!("jobs.batch \"{name}\" not found")),
+            )
+        };
+        match method.as_str() {
+            "GET" => {
+                self.record(format!("GET job {label}"))?;
+                self.lock().objects.get(&key).cloned().ok_or_else(not_found)
+            }
+            "DELETE" => {
+                let policy = body["propagationPolicy"].as_str().unwrap_or("-").to_owned();
+                self.record(format!("DELETE job {label} propagation={policy}"))?;
+                let mut state = self.lock();
+                let mut object = state.objects.get(&key).cloned().ok_or_else(not_found)?;
+                if policy == "Foreground" {
+                    if object["metadata"]["deletionTimestamp"].is_null() {
+                        object["metadata"]["deletionTimestamp"] = Value::from(now());
+                        object["metadata"]["finalizers"] = json!(["foregroundDeletion"]);
+                    }
+                    Ok(state.store(key, object))
+                } else {
+                    state.objects.remove(&key);
+                    Ok(object)
+                }
+            }
+            _ => {
+                self.record(format!("UNEXPECTED {method} job {label}"))?;
+                Err((405, status(405, "MethodNotAllowed", "not supported by the fake")))
+            }
+        }
+    }
+
     fn event(&self, body: Value) -> Result<Value, (u16, Value)> {
         self.record(format!(
             "EVENT {} {}",
@@ -436,7 +626,7 @@ impl FakeApi {
         let name = value["metadata"]["name"].as_str().expect("name").to_owned();
         value["metadata"]["uid"] = Value::from(format!("uid-{}-{name}", kind.to_lowercase()));
         value["metadata"]["creationTimestamp"] = Value::from(now());
-        if kind != "Secret" {
+        if !matches!(kind.as_str(), "Secret" | "ConfigMap" | "Job") {
             value["metadata"]["generation"] = Value::from(1);
         }
         let mut state = self.lock();
@@ -464,7 +654,7 @@ impl FakeApi {
         let Some(mut object) = state.objects.get(&key).cloned() else {
             return;
         };
-        if kind == "Secret" {
+        if matches!(kind, "Secret" | "ConfigMap") {
             state.objects.remove(&key);
             return;
         }
@@ -474,6 +664,29 @@ impl FakeApi {
             object["metadata"]["generation"] = Value::from(generation + 1);
         }
         state.store(key, object);
+    }
+
+    /// Removes an object at once, whatever its finalizers (the garbage collector finishing a foreground
+    /// deletion, or a Job deleted by hand).
+    pub fn remove(&self, kind: &str, namespace: Option<&str>, name: &str) {
+        let key: Key = (plural(kind), namespace.map(str::to_owned), name.to_owned());
+        let mut state = self.lock();
+        if let Some(object) = state.objects.remove(&key) {
+            state.writers.write(&key.0, &object, true);
+        }
+    }
+
+    /// Every stored object of a kind in a namespace.
+    pub fn list(&self, kind: &str, namespace: &str) -> Vec<Value> {
+        let plural = plural(kind);
+        self.lock()
+            .objects
+            .iter()
+            .filter(|((object_kind, object_namespace, _), _)| {
+                *object_kind == plural && object_namespace.as_deref() == Some(namespace)
+            })
+            .map(|(_, object)| object.clone())
+            .collect()
     }
 
     pub fn get(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
@@ -530,6 +743,8 @@ impl FakeApi {
 fn plural(kind: &str) -> String {
     match kind {
         "Secret" => "secrets".to_owned(),
+        "ConfigMap" => "configmaps".to_owned(),
+        "Job" => "jobs".to_owned(),
         other => dbprov_api::Kind::from_manifest(other)
             .unwrap_or_else(|| panic!("unknown kind {other}"))
             .plural()

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use dbprov_operator::context::OperatorContext;
 use dbprov_operator::error::Error;
+use dbprov_operator::jobs::JobTemplate;
 use dbprov_operator::kinds::Managed;
 use dbprov_operator::metrics::Metrics;
 use dbprov_operator::reconcile::{Reconciled, reconcile_once};
@@ -19,6 +20,9 @@ use kube::runtime::reflector;
 
 use self::fake_api::{FakeApi, Writers};
 pub use self::fixtures::*;
+
+/// The image Jobs run in the tests (as `DBPROV_IMAGE` would set it).
+pub const JOB_IMAGE: &str = "registry.example/dbprov:test";
 
 /// A reconcile never takes this long; a hang (an unanswered request) fails the test instead of blocking it.
 const RECONCILE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -39,6 +43,11 @@ impl Drop for Harness {
 
 impl Harness {
     pub fn start() -> Self {
+        Self::start_with(JobTemplate::from_pod(None, Some(JOB_IMAGE.to_owned())))
+    }
+
+    /// The operator with what its Jobs borrow from its pod (an unknown image: `from_pod(None, None)`).
+    pub fn start_with(job_template: JobTemplate) -> Self {
         let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let client = kube::Client::new(service, NS);
         let mut stores = Stores::default();
@@ -48,12 +57,22 @@ impl Harness {
         let (roles, roles_writer) = reflector::store();
         let (users, users_writer) = reflector::store();
         let (grants, grants_writer) = reflector::store();
+        let (migrations, migrations_writer) = reflector::store();
+        let (backups, backups_writer) = reflector::store();
+        let (restores, restores_writer) = reflector::store();
+        let (schedules, schedules_writer) = reflector::store();
+        let (oauth2_clients, oauth2_clients_writer) = reflector::store();
         stores.instances.add(None, instances);
         stores.cluster_instances.add(None, cluster_instances);
         stores.databases.add(None, databases);
         stores.roles.add(None, roles);
         stores.users.add(None, users);
         stores.grants.add(None, grants);
+        stores.migrations.add(None, migrations);
+        stores.backups.add(None, backups);
+        stores.restores.add(None, restores);
+        stores.schedules.add(None, schedules);
+        stores.oauth2_clients.add(None, oauth2_clients);
         let api = FakeApi::new(Writers {
             instances: instances_writer,
             cluster_instances: cluster_instances_writer,
@@ -61,10 +80,18 @@ impl Harness {
             roles: roles_writer,
             users: users_writer,
             grants: grants_writer,
+            migrations: migrations_writer,
+            backups: backups_writer,
+            restores: restores_writer,
+            schedules: schedules_writer,
+            oauth2_clients: oauth2_clients_writer,
         });
         let server = tokio::spawn(api.clone().serve(handle));
         let metrics = Arc::new(Metrics::new());
-        let ctx = Arc::new(OperatorContext::new(client, stores, OPERATOR_NS, metrics.clone()));
+        let ctx = Arc::new(
+            OperatorContext::new(client, stores, OPERATOR_NS, metrics.clone())
+                .with_job_template(job_template),
+        );
         Self {
             api,
             ctx,
@@ -121,4 +148,41 @@ pub fn assert_calls(actual: &[String], expected: &[&str]) {
         matches,
         "calls differ\nexpected: {expected:#?}\nactual:   {actual:#?}"
     );
+}
+
+/// A Ready PostgreSQL instance `pg` (admin Secret `pg-admin`) and a `Database` `name` for the server
+/// database `database`, created by the operator.
+pub async fn postgres_database(harness: &Harness, name: &str, database: &str) {
+    use dbprov_api::v1alpha1::{Database, DatabaseInstance};
+    let server = dbprov_testkit::postgres();
+    if harness.api.get("DatabaseInstance", Some(NS), "pg").is_none() {
+        harness.api.create(admin_secret("pg-admin", server));
+        harness.api.create(instance("pg", "postgres", "pg-admin", server));
+        let reconciled = harness.reconcile::<DatabaseInstance>("pg").await;
+        assert_eq!(
+            reconciled.failure,
+            None,
+            "{:#}",
+            harness.status("DatabaseInstance", "pg")
+        );
+    }
+    harness.api.create(fixtures::database(
+        name,
+        "pg",
+        database,
+        serde_json::json!({"deletionPolicy": "Delete"}),
+    ));
+    let reconciled = harness.reconcile::<Database>(name).await;
+    assert_eq!(reconciled.failure, None, "{:#}", harness.status("Database", name));
+    assert!(pg_database_exists(server, database));
+    harness.api.take_calls();
+}
+
+/// A ConfigMap in [`NS`] with `data`.
+pub fn config_map(name: &str, data: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": NS},
+        "data": data
+    })
 }
