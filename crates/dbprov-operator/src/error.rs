@@ -94,6 +94,13 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+
+    #[error("failed to delete {object}, expired by its ttl")]
+    DeleteExpired {
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
 }
 
 impl Error {
@@ -112,6 +119,7 @@ impl Error {
             Error::DeleteJob { .. } => "JobDeleteFailed",
             Error::CreateBackup { .. } => "BackupCreateFailed",
             Error::DeleteBackup { .. } => "BackupDeleteFailed",
+            Error::DeleteExpired { .. } => "ExpiredDeleteFailed",
         }
     }
 
@@ -129,7 +137,8 @@ impl Error {
             | Error::CreateJob { source, .. }
             | Error::DeleteJob { source, .. }
             | Error::CreateBackup { source, .. }
-            | Error::DeleteBackup { source, .. } => source,
+            | Error::DeleteBackup { source, .. }
+            | Error::DeleteExpired { source, .. } => source,
         };
         matches!(source, kube::Error::Api(status) if status.is_conflict())
     }

@@ -4,17 +4,19 @@
 //!
 //! Deleting an object stops its running Job (foreground deletion: the finalizer goes once the Job and its
 //! pod are gone, and the backup library never leaves a partial artifact that looks whole). A backup that a
-//! schedule's retention deletes (annotated `delete-artifact`) has its artifact deleted by a prune Job first.
+//! schedule's retention deletes (annotated `delete-artifact`) has its artifact deleted by a prune Job first;
+//! so has a backup outside any schedule whose `ttl` passed (its controller deletes it then).
 
 use std::time::Duration;
 
 use dbprov_api::v1alpha1::{Phase, RunPhase};
 use dbprov_reconcile::{Event, ObjectRef};
 use kube::ResourceExt;
+use kube::api::{DeleteParams, Patch, PatchParams};
 
 use super::Reconciled;
 use super::kube_writes::{write_finalizers, write_status};
-use crate::annotations;
+use crate::annotations::{self, ANNOTATION_DELETE_ARTIFACT};
 use crate::context::OperatorContext;
 use crate::error::Error;
 use crate::events::{self, Action as EventAction};
@@ -22,6 +24,7 @@ use crate::finalizer;
 use crate::jobs::{self, DEFAULT_PVC_ROOT, JobAction, JobKind, JobRequest, JobState, JobSummary, build_job};
 use crate::runs::decide::{REASON_JOB_CREATED, REASON_JOB_LOST};
 use crate::runs::{Decision, RunObject, decide, record, view};
+use crate::secrets::FIELD_MANAGER;
 
 /// While a Job runs its own changes trigger reconciles; this is the safety net.
 const RUNNING_CHECK: Duration = Duration::from_secs(300);
@@ -31,6 +34,10 @@ const STOPPING_CHECK: Duration = Duration::from_secs(2);
 const PRUNE_CHECK: Duration = Duration::from_secs(5);
 /// The operator's image is unknown: nothing changes that without a restart, but check now and then.
 const NO_IMAGE_CHECK: Duration = Duration::from_secs(300);
+/// The longest wait for a `ttl` to pass (a long one is checked again now and then, clocks change).
+const EXPIRY_CHECK: Duration = Duration::from_secs(3600);
+/// The event when a backup's `ttl` passed.
+const REASON_EXPIRED: &str = "Expired";
 /// The reason when no Job can be built because the operator's image is unknown.
 const REASON_NO_IMAGE: &str = "JobImageUnknown";
 
@@ -74,7 +81,7 @@ pub(super) async fn run<K: RunObject>(
         ctx.metrics.phase(reference, metric_phase(phase));
     }
     if cached.is_final(generation) {
-        return Ok(done());
+        return expire(ctx, object, reference).await;
     }
     let Some(uid) = object.uid() else {
         // Objects read from the API server always have one; without it no Job can be tied to the object.
@@ -127,6 +134,62 @@ pub(super) async fn run<K: RunObject>(
         }
         Decision::Start => start(ctx, object, reference, &namespace, &uid).await,
     }
+}
+
+/// A completed backup past its `ttl` is deleted with its artifact (the deletion runs a prune Job first); one
+/// not expired yet is looked at again when it expires.
+async fn expire<K: RunObject>(
+    ctx: &OperatorContext,
+    object: &K,
+    reference: &ObjectRef,
+) -> Result<Reconciled, Error> {
+    let Some(expires_at) = object.expires_at() else {
+        return Ok(done());
+    };
+    let now = chrono::Utc::now();
+    if expires_at > now {
+        let wait = (expires_at - now).to_std().unwrap_or_default() + Duration::from_secs(1);
+        return Ok(Reconciled {
+            requeue_after: Some(wait.min(EXPIRY_CHECK)),
+            failure: None,
+        });
+    }
+    let api = K::api(ctx.client.clone(), Some(&namespace_of(object)));
+    let name = object.name_any();
+    let failed = |source| Error::DeleteExpired {
+        object: reference.to_string(),
+        source,
+    };
+    let patch = serde_json::json!({"metadata": {"annotations": {ANNOTATION_DELETE_ARTIFACT: "true"}}});
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PatchParams::default()
+    };
+    match api.patch(&name, &params, &Patch::Merge(&patch)).await {
+        Err(kube::Error::Api(status)) if status.is_not_found() => return Ok(done()),
+        Err(source) => return Err(failed(source)),
+        Ok(_) => {}
+    }
+    match api.delete(&name, &DeleteParams::default()).await {
+        Err(kube::Error::Api(status)) if status.is_not_found() => return Ok(done()),
+        Err(source) => return Err(failed(source)),
+        Ok(_) => {}
+    }
+    events::publish(
+        &ctx.recorder,
+        &object.object_ref(&()),
+        &[Event::normal(
+            REASON_EXPIRED,
+            format!(
+                "the {} passed its ttl at {}: deleting it and its artifact",
+                K::NOUN,
+                expires_at.to_rfc3339()
+            ),
+        )],
+        EventAction::Reconcile,
+    )
+    .await;
+    Ok(done())
 }
 
 /// Writes `status` and records its phase.

@@ -1,12 +1,14 @@
 //! `DatabaseBackup` as a run.
 
 use dbprov_api::v1alpha1::{
-    DEFAULT_BACKUP_DEADLINE_SECONDS, DatabaseBackup, DatabaseBackupStatus, StorageType,
+    DEFAULT_BACKUP_DEADLINE_SECONDS, DatabaseBackup, DatabaseBackupStatus, RunPhase, StorageType,
 };
 use dbprov_api::{Resource, validate_for_engine};
 use dbprov_backup::Progress;
 use dbprov_reconcile::backup::reconcile_backup;
 use dbprov_reconcile::backup_settings::{BackupEnvironment, encryption_key, open_storage, resolve_database};
+use dbprov_reconcile::backup_status::chrono_time;
+use dbprov_reconcile::schedule::LABEL_SCHEDULE;
 use dbprov_reconcile::{Context, Failure, Mode, Outcome};
 use tokio::sync::watch;
 
@@ -105,4 +107,25 @@ impl RunObject for DatabaseBackup {
             .is_some();
         (asked && recorded).then(|| claims(&self.spec.storage, false))
     }
+
+    /// `status.expiresAt` of a completed backup (its `ttl` after completion). A schedule's runs expire through
+    /// the schedule's retention, which also keeps its statistics.
+    fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        if belongs_to_a_schedule(self) {
+            return None;
+        }
+        let status = self.status.as_ref()?;
+        if status.phase != Some(RunPhase::Completed) {
+            return None;
+        }
+        status.expires_at.as_ref().map(chrono_time)
+    }
+}
+
+fn belongs_to_a_schedule(backup: &DatabaseBackup) -> bool {
+    backup
+        .metadata
+        .labels
+        .as_ref()
+        .is_some_and(|labels| labels.contains_key(LABEL_SCHEDULE))
 }

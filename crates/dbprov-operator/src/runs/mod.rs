@@ -67,6 +67,11 @@ pub trait RunObject: Managed {
     fn artifact_to_prune(&self) -> Option<Vec<ClaimMount>> {
         None
     }
+
+    /// When a completed run is due for deletion with its artifact (a backup's `ttl`); `None` when never.
+    fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        None
+    }
 }
 
 /// The decision-relevant part of a status.

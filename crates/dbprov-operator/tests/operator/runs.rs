@@ -426,3 +426,75 @@ async fn deleting_a_backup_stops_its_job_before_the_finalizer_goes() {
     );
     assert!(harness.api.get("DatabaseBackup", Some(NS), "nightly").is_none());
 }
+
+/// A completed backup with its artifact recorded, expiring at `expires_at`.
+fn completed(name: &str, expires_at: &str) -> Value {
+    let mut object = backup(json!({"ttl": "1h"}));
+    object["metadata"]["name"] = json!(name);
+    object["metadata"]["finalizers"] = json!(["dbops.dbprovision.io/database-backup"]);
+    object["status"] = json!({
+        "phase": "Completed",
+        "observedGeneration": 1,
+        "expiresAt": expires_at,
+        "backup": {"artifact": format!("{NS}/{name}.dump")}
+    });
+    object
+}
+
+#[tokio::test]
+async fn a_backup_past_its_ttl_is_deleted_with_its_artifact() {
+    let harness = Harness::start();
+    let in_half_an_hour = (chrono::Utc::now() + chrono::TimeDelta::minutes(30)).to_rfc3339();
+    harness.api.create(completed("fresh", &in_half_an_hour));
+    harness.api.create(completed("old", "2026-01-01T00:00:00Z"));
+    harness.api.take_calls();
+
+    // Not expired yet: nothing is deleted, and it is looked at again when it expires.
+    let reconciled = harness.reconcile::<DatabaseBackup>("fresh").await;
+    let wait = reconciled.requeue_after.expect("a requeue at expiry");
+    assert!((29 * 60..=31 * 60).contains(&wait.as_secs()), "{wait:?}");
+    let calls = harness.api.take_calls();
+    assert!(
+        !calls
+            .iter()
+            .any(|call| call.starts_with("DELETE") || call.starts_with("CREATE")),
+        "{calls:#?}"
+    );
+
+    // Expired: marked for artifact deletion, then deleted.
+    let reconciled = harness.reconcile::<DatabaseBackup>("old").await;
+    assert_eq!(reconciled.failure, None);
+    let calls = harness.api.take_calls();
+    assert!(
+        calls.contains(&format!("DELETE databasebackups {NS}/old")),
+        "{calls:#?}"
+    );
+    let marked = harness
+        .api
+        .get("DatabaseBackup", Some(NS), "old")
+        .expect("kept by its finalizer");
+    assert_eq!(
+        marked["metadata"]["annotations"]["dbops.dbprovision.io/delete-artifact"],
+        "true"
+    );
+    assert!(marked["metadata"]["deletionTimestamp"].is_string());
+    assert!(
+        harness
+            .api
+            .events()
+            .iter()
+            .any(|(reason, _, message)| reason == "Expired" && message.contains("ttl")),
+        "{:#?}",
+        harness.api.events()
+    );
+
+    // Its deletion deletes the artifact through a prune Job before the finalizer goes.
+    harness.reconcile::<DatabaseBackup>("old").await;
+    let prune = job_name("old", "uid-databasebackup-old", None, JobAction::Prune);
+    let job = harness.api.get("Job", Some(NS), &prune).expect("a prune Job");
+    assert_eq!(job["metadata"]["labels"][LABEL_JOB_ACTION], "prune");
+    finish_job(&harness, &prune, "Complete", "Done");
+    harness.reconcile::<DatabaseBackup>("old").await;
+    assert!(harness.api.get("DatabaseBackup", Some(NS), "old").is_none());
+    assert!(harness.api.get("DatabaseBackup", Some(NS), "fresh").is_some());
+}
