@@ -1,9 +1,10 @@
 //! Objects that must be gone before another can be deleted: deleting them needs it. A `Database`,
 //! `DatabaseUser` or `DatabaseRole` is dropped through its instance (so the instance waits for them); a
-//! `DatabaseGrant` is revoked through its user or role and names its `databaseRef` (so those wait for it).
+//! `DatabaseGrant` is revoked through its user or role and names its `databaseRef` (so those wait for it); an
+//! `OAuth2Client` is removed through its database and credentials user (so those wait for it).
 //! Pure: the caller passes every object it knows.
 
-use dbprov_api::v1alpha1::DatabaseGrant;
+use dbprov_api::v1alpha1::{DatabaseGrant, OAuth2Client, ObjectReference};
 use dbprov_api::{Kind, Resource};
 use dbprov_reconcile::ObjectRef;
 use dbprov_reconcile::instance::instance_ref;
@@ -69,6 +70,24 @@ fn grant_references(grant: &DatabaseGrant) -> Vec<ObjectRef> {
     references
 }
 
+/// The objects an OAuth2 client's deletion goes through: its database and the user whose credentials it
+/// uses (removing the client's row needs both).
+fn oauth2_client_references(client: &OAuth2Client) -> Vec<ObjectRef> {
+    let namespace = client.metadata.namespace.as_deref().unwrap_or("default");
+    let reference = |kind: Kind, target: &ObjectReference| {
+        ObjectRef::new(
+            kind,
+            Some(target.namespace.as_deref().unwrap_or(namespace)),
+            &target.name,
+        )
+    };
+    let mut references = vec![reference(Kind::Database, &client.spec.database_ref)];
+    if let Some(credentials) = &client.spec.credentials {
+        references.push(reference(Kind::DatabaseUser, &credentials.user_ref));
+    }
+    references
+}
+
 /// The objects among `all` whose deletion needs `object` to still exist, sorted.
 pub fn dependents(object: &ObjectRef, all: &[Resource]) -> Vec<ObjectRef> {
     let mut found: Vec<ObjectRef> = match object.kind {
@@ -81,6 +100,7 @@ pub fn dependents(object: &ObjectRef, all: &[Resource]) -> Vec<ObjectRef> {
             .iter()
             .filter(|resource| match resource {
                 Resource::DatabaseGrant(grant) => grant_references(grant).contains(object),
+                Resource::OAuth2Client(client) => oauth2_client_references(client).contains(object),
                 _ => false,
             })
             .filter_map(ObjectRef::of)
@@ -197,5 +217,30 @@ mod tests {
         );
         let grant = ObjectRef::new(Kind::DatabaseGrant, Some("team"), "app-grant");
         assert!(dependents(&grant, &world()).is_empty());
+    }
+
+    #[test]
+    fn databases_and_credential_users_wait_for_their_oauth2_clients() {
+        let mut all = world();
+        all.push(object(
+            "OAuth2Client",
+            "billing",
+            serde_json::json!({
+                "databaseRef": {"name": "app-db"}, "credentials": {"userRef": {"name": "app"}},
+                "grantTypes": ["client_credentials"]
+            }),
+        ));
+        let database = ObjectRef::new(Kind::Database, Some("team"), "app-db");
+        assert_eq!(
+            names(dependents(&database, &all)),
+            ["DatabaseGrant/app-grant", "OAuth2Client/billing"]
+        );
+        let user = ObjectRef::new(Kind::DatabaseUser, Some("team"), "app");
+        assert_eq!(
+            names(dependents(&user, &all)),
+            ["DatabaseGrant/app-grant", "OAuth2Client/billing"]
+        );
+        let other = ObjectRef::new(Kind::Database, Some("team"), "other-db");
+        assert!(dependents(&other, &all).is_empty());
     }
 }

@@ -113,13 +113,19 @@ impl Stores {
         .fold(0u64, |acc, value| acc.rotate_left(7) ^ value)
     }
 
-    /// Every cached database, user, role and grant (what deletions check for dependents).
+    /// Every cached database, user, role, grant and OAuth2 client (what deletions check for dependents).
     pub fn dependent_kinds(&self) -> Vec<Resource> {
         let mut all = Vec::new();
         all.extend(self.databases.all().iter().map(|object| object.to_resource()));
         all.extend(self.roles.all().iter().map(|object| object.to_resource()));
         all.extend(self.users.all().iter().map(|object| object.to_resource()));
         all.extend(self.grants.all().iter().map(|object| object.to_resource()));
+        all.extend(
+            self.oauth2_clients
+                .all()
+                .iter()
+                .map(|object| object.to_resource()),
+        );
         all
     }
 
