@@ -79,7 +79,7 @@ fn bad_name() {
         &format!(
             "apiVersion: dbops.dbprovision.io/v1alpha1\nkind: Database\nmetadata: {{name: x}}\nspec:\n  instanceRef: {{name: local}}\n  name: \"{long}\"\n"
         ),
-        &["spec.name", "is 300 bytes long; the limit on SQLite is 247"],
+        &["spec.name", "is 300 bytes long; the limit on SQLite is 239"],
     );
 }
 
