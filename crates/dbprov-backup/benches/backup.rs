@@ -11,7 +11,9 @@
 //! * backup: `pg_dump | gzip` / `mariadb-dump | gzip` (shell pipelines) against dbprov with zstd and with
 //!   gzip (PostgreSQL: dbprov's default custom format, uncompressed by `pg_dump`);
 //! * restore: `gunzip | psql` / `gunzip | mariadb` against dbprov restoring its zstd artifact (which
-//!   includes the full verification pass).
+//!   includes the verification pass: size and SHA-256 of the stored bytes); on PostgreSQL also a plain-SQL
+//!   artifact restored through `psql`, the baseline's own format. Each restore starts from a server that has written out the
+//!   previous import (PostgreSQL `CHECKPOINT`, InnoDB dirty pages flushed), so the order does not decide.
 //!
 //! Every measured operation runs as its own process: the shell pipelines under `bash`, dbprov as this
 //! binary re-executed with `DBPROV_BENCH_CHILD` set, so each peak RSS is a fresh process tree's. "tree RSS"
@@ -42,6 +44,9 @@ enum ChildJob {
         engine: String,
         database: String,
         compression: String,
+        /// PostgreSQL only: plain SQL instead of the custom format.
+        #[serde(default)]
+        plain: bool,
         directory: PathBuf,
     },
     Restore {
@@ -190,19 +195,24 @@ fn bench_postgres(size: u64, work: &Path) -> Vec<Row> {
         baseline_wall: None,
     });
     let mut zstd_artifact = String::new();
-    for compression in ["zstd", "gzip"] {
+    let mut plain_artifact = String::new();
+    for (compression, plain) in [("zstd", false), ("gzip", false), ("zstd", true)] {
         let (wall, tree, result) = run_child_job(&ChildJob::Backup {
             engine: "postgres".into(),
             database: database.clone(),
             compression: compression.into(),
+            plain,
             directory: work.join("pg-dbprov"),
         });
-        if compression == "zstd" {
-            zstd_artifact = result.artifact.clone();
+        match (compression, plain) {
+            ("zstd", false) => zstd_artifact = result.artifact.clone(),
+            ("zstd", true) => plain_artifact = result.artifact.clone(),
+            _ => {}
         }
+        let format = if plain { "plain SQL" } else { "custom format" };
         rows.push(Row {
             engine: "postgres",
-            operation: format!("dbprov backup: {compression} (custom format)"),
+            operation: format!("dbprov backup: {compression} ({format})"),
             wall,
             raw_bytes: result.raw_bytes,
             stored_bytes: result.stored_bytes,
@@ -214,6 +224,7 @@ fn bench_postgres(size: u64, work: &Path) -> Vec<Row> {
 
     let by_hand = restored("baseline");
     psql(address, "postgres", &format!("CREATE DATABASE {by_hand}"));
+    psql(address, "postgres", "CHECKPOINT");
     let restore_baseline = run_shell(
         &format!(
             "gunzip -c '{}' | '{bin}/psql' -X -q -v ON_ERROR_STOP=1 {connection} -d {by_hand} > /dev/null",
@@ -233,6 +244,8 @@ fn bench_postgres(size: u64, work: &Path) -> Vec<Row> {
     });
     let copy = restored("dbprov");
     psql(address, "postgres", &format!("CREATE DATABASE {copy}"));
+    // The baseline's import is still being written out: start from the same quiet server.
+    psql(address, "postgres", "CHECKPOINT");
     let (wall, tree, result) = run_child_job(&ChildJob::Restore {
         engine: "postgres".into(),
         database: copy.clone(),
@@ -249,16 +262,36 @@ fn bench_postgres(size: u64, work: &Path) -> Vec<Row> {
         dbprov_rss_kib: Some(result.peak_rss_kib),
         baseline_wall: Some(restore_baseline.0),
     });
+    // The same format as the baseline, to separate the pipeline from pg_restore-versus-psql.
+    let plain_copy = restored("dbprov_plain");
+    psql(address, "postgres", &format!("CREATE DATABASE {plain_copy}"));
+    psql(address, "postgres", "CHECKPOINT");
+    let (wall, tree, result) = run_child_job(&ChildJob::Restore {
+        engine: "postgres".into(),
+        database: plain_copy.clone(),
+        artifact: plain_artifact,
+        directory: work.join("pg-dbprov"),
+    });
+    rows.push(Row {
+        engine: "postgres",
+        operation: "dbprov restore: zstd plain (verify + psql)".into(),
+        wall,
+        raw_bytes: result.raw_bytes,
+        stored_bytes: result.stored_bytes,
+        tree_rss_kib: tree,
+        dbprov_rss_kib: Some(result.peak_rss_kib),
+        baseline_wall: Some(restore_baseline.0),
+    });
     let count = |db: &str| {
         psql(address, db, "SELECT count(*), sum(amount) FROM orders")
             .trim()
             .to_owned()
     };
     let expected = count(&database);
-    for db in [&by_hand, &copy] {
+    for db in [&by_hand, &copy, &plain_copy] {
         assert_eq!(count(db), expected, "{db} does not hold the source's rows");
     }
-    for db in [&database, &by_hand, &copy] {
+    for db in [&database, &by_hand, &copy, &plain_copy] {
         psql(address, "postgres", &format!("DROP DATABASE {db}"));
     }
     rows
@@ -358,6 +391,7 @@ fn bench_mariadb(size: u64, work: &Path) -> Vec<Row> {
             engine: "mariadb".into(),
             database: database.clone(),
             compression: compression.into(),
+            plain: false,
             directory: work.join("my-dbprov"),
         });
         if compression == "zstd" {
@@ -377,6 +411,7 @@ fn bench_mariadb(size: u64, work: &Path) -> Vec<Row> {
 
     let by_hand = restored("baseline");
     mariadb_sql(address, &format!("CREATE DATABASE {by_hand}"));
+    settle_innodb(address);
     let restore_baseline = run_shell(
         &format!(
             "gunzip -c '{}' | '{bin}/mariadb' {connection} {by_hand}",
@@ -396,6 +431,8 @@ fn bench_mariadb(size: u64, work: &Path) -> Vec<Row> {
     });
     let copy = restored("dbprov");
     mariadb_sql(address, &format!("CREATE DATABASE {copy}"));
+    // The baseline's import is still being written out: start from the same quiet server.
+    settle_innodb(address);
     let (wall, tree, result) = run_child_job(&ChildJob::Restore {
         engine: "mariadb".into(),
         database: copy.clone(),
@@ -501,13 +538,18 @@ fn run_child(job: &str) {
                 engine,
                 database,
                 compression,
+                plain,
                 directory,
             } => {
                 let storage =
                     Storage::open(&StorageConfig::Local { path: directory }).expect("local storage");
                 let mut request = BackupRequest::new(target(&engine, &database));
                 request.tools = tools(&engine);
-                request.dump.postgres.format = PostgresFormat::Custom;
+                request.dump.postgres.format = if plain {
+                    PostgresFormat::Plain
+                } else {
+                    PostgresFormat::Custom
+                };
                 request.compression = match compression.as_str() {
                     "zstd" => Compression::zstd(),
                     "gzip" => Compression::gzip(),
@@ -533,9 +575,11 @@ fn run_child(job: &str) {
                     Storage::open(&StorageConfig::Local { path: directory }).expect("local storage");
                 let mut request = RestoreRequest::new(&artifact, target(&engine, &database));
                 request.tools = tools(&engine);
-                let report = restore(&request, &storage, None)
+                let (progress, phases) = phase_trace();
+                let report = restore(&request, &storage, progress)
                     .await
                     .expect("the restore succeeds");
+                drop(phases);
                 ChildResult {
                     artifact,
                     raw_bytes: report.raw_bytes,
@@ -651,4 +695,53 @@ fn print_table(rows: &[Row]) {
     println!("vs base: the baseline's wall time divided by this row's (above 1 is faster).");
     println!("tree RSS: largest resident set of any process of the operation (the dump tool, gzip, dbprov).");
     println!("dbprov: peak resident set of the dbprov process itself.");
+}
+
+/// Waits (up to two minutes) until InnoDB has written out its dirty pages, so a timed import does not pay for
+/// the previous one's background flushing.
+fn settle_innodb(address: &ServerAddress) {
+    let previous = mariadb_sql(address, "SELECT @@GLOBAL.innodb_max_dirty_pages_pct");
+    mariadb_sql(address, "SET GLOBAL innodb_max_dirty_pages_pct = 0");
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(120) {
+        let dirty: u64 = mariadb_sql(
+            address,
+            "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS \
+             WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'",
+        )
+        .trim()
+        .parse()
+        .unwrap_or(0);
+        if dirty <= 16 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    mariadb_sql(
+        address,
+        &format!("SET GLOBAL innodb_max_dirty_pages_pct = {}", previous.trim()),
+    );
+}
+
+/// With `DBPROV_BENCH_PHASES` set, a child prints when each phase of its operation starts (to standard error).
+fn phase_trace() -> (
+    Option<tokio::sync::watch::Sender<dbprov_backup::Progress>>,
+    Option<tokio::task::JoinHandle<()>>,
+) {
+    if std::env::var_os("DBPROV_BENCH_PHASES").is_none() {
+        return (None, None);
+    }
+    let (sender, mut receiver) = tokio::sync::watch::channel(dbprov_backup::Progress::default());
+    let started = Instant::now();
+    let task = tokio::spawn(async move {
+        let mut phase = None;
+        while receiver.changed().await.is_ok() {
+            let now = receiver.borrow().phase;
+            if phase != Some(now) {
+                eprintln!("{:>8.3}s {now:?}", started.elapsed().as_secs_f64());
+                phase = Some(now);
+            }
+        }
+    });
+    (Some(sender), Some(task))
 }
