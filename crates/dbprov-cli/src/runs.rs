@@ -149,29 +149,38 @@ pub async fn recorded_backups(state: &StateStore) -> anyhow::Result<Vec<Database
     Ok(backups)
 }
 
-/// Deletes the artifacts of recorded backups whose `ttl` has passed, then forgets them; prints one line per
-/// artifact. Scheduled or not: `schedule tick`/`run` and `backup prune` call it. Stops at the first failure
-/// (what was deleted stays deleted and forgotten). Returns the artifacts deleted.
+/// Deletes the artifact of a recorded backup and forgets the backup; prints one line per artifact deleted
+/// (`why` says for what). Returns the artifacts deleted.
+pub async fn prune_and_forget(
+    ctx: &Context,
+    state: &StateStore,
+    backup: &DatabaseBackup,
+    why: &str,
+) -> anyhow::Result<Vec<String>> {
+    let deleted = prune(ctx, &BackupEnvironment::local(), &[backup])
+        .await
+        .map_err(|failure| anyhow::anyhow!("{failure}"))?;
+    let object = ObjectRef::of(&Resource::DatabaseBackup(Box::new(backup.clone())))
+        .expect("invariant: a backup is an API kind");
+    state.remove(&key_of(&object)).await?;
+    for artifact in &deleted {
+        println!("{} pruned: {artifact} ({why})", resource_name(&object));
+    }
+    Ok(deleted)
+}
+
+/// Deletes the artifacts of recorded backups whose `ttl` has passed, then forgets them. Scheduled or not:
+/// `schedule tick`/`run` and `backup prune` call it. Stops at the first failure (what was deleted stays
+/// deleted and forgotten). Returns the artifacts deleted.
 pub async fn prune_expired(
     ctx: &Context,
     state: &StateStore,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<Vec<String>> {
-    let env = BackupEnvironment::local();
     let mut pruned = Vec::new();
     for backup in recorded_backups(state).await? {
-        if !expired(&backup, now) {
-            continue;
-        }
-        let deleted = prune(ctx, &env, &[&backup])
-            .await
-            .map_err(|failure| anyhow::anyhow!("{failure}"))?;
-        let object = ObjectRef::of(&Resource::DatabaseBackup(Box::new(backup)))
-            .expect("invariant: a backup is an API kind");
-        state.remove(&key_of(&object)).await?;
-        for artifact in deleted {
-            println!("{} pruned: {artifact} (ttl expired)", resource_name(&object));
-            pruned.push(artifact);
+        if expired(&backup, now) {
+            pruned.extend(prune_and_forget(ctx, state, &backup, "ttl expired").await?);
         }
     }
     Ok(pruned)

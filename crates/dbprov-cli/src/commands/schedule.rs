@@ -19,10 +19,9 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use dbprov_api::Resource;
 use dbprov_api::v1alpha1::{DatabaseBackup, DatabaseBackupSchedule, DatabaseBackupScheduleStatus};
-use dbprov_reconcile::backup_settings::BackupEnvironment;
 use dbprov_reconcile::backup_status::time;
 use dbprov_reconcile::schedule::{
-    Due, created_at, due, last_scheduled, parse_schedule, plan_retention, prune, retention_policy, runs_of,
+    Due, created_at, due, last_scheduled, parse_schedule, plan_retention, retention_policy, runs_of,
     schedule_status, scheduled_backup,
 };
 use dbprov_reconcile::{Context, Mode, ObjectRef, reconcile_instance};
@@ -375,20 +374,10 @@ impl Session {
         let all: Vec<DatabaseBackup> = runs.values().cloned().collect();
         let policy = retention_policy(schedule).map_err(|failure| anyhow::anyhow!("{failure}"))?;
         let plan = plan_retention(schedule, &all, &policy, now, &cron.timezone());
-        let env = BackupEnvironment::local();
         let mut pruned = Vec::new();
         for (name, why) in &plan.delete {
             let Some(run) = runs.get(name) else { continue };
-            let deleted = prune(&self.ctx, &env, &[run])
-                .await
-                .map_err(|failure| anyhow::anyhow!("{failure}"))?;
-            let object = ObjectRef::of(&Resource::DatabaseBackup(Box::new(run.clone())))
-                .expect("invariant: a backup is an API kind");
-            self.state.remove(&key_of(&object)).await?;
-            for artifact in deleted {
-                println!("{} pruned: {artifact} ({why})", resource_name(&object));
-                pruned.push(artifact);
-            }
+            pruned.extend(runs::prune_and_forget(&self.ctx, &self.state, run, why).await?);
         }
         for name in &plan.forget {
             let Some(run) = runs.get(name) else { continue };

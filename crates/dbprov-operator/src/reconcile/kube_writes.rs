@@ -1,11 +1,13 @@
 //! The writes a reconcile makes to its own object: finalizers (a merge patch guarded by the resourceVersion)
-//! and the status (server-side apply of the status subresource).
+//! and the status (server-side apply of the status subresource); and the deletion of a backup together with
+//! its artifact (retention, `ttl`).
 
 use dbprov_api::Resource;
 use dbprov_api::v1alpha1::API_VERSION;
-use kube::api::{Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
 
+use crate::annotations::ANNOTATION_DELETE_ARTIFACT;
 use crate::error::Error;
 use crate::kinds::Managed;
 use crate::secrets::FIELD_MANAGER;
@@ -68,4 +70,26 @@ pub async fn write_status<K: Managed>(
             object: label.to_owned(),
             source,
         })
+}
+
+/// Deletes backup `name`, marked first (when `with_artifact`) so that its own deletion deletes its artifact
+/// through a prune Job before the object goes. A backup already gone is not an error.
+pub async fn delete_backup<K: Managed>(
+    api: &Api<K>,
+    name: &str,
+    with_artifact: bool,
+) -> Result<(), kube::Error> {
+    let gone = |result: Result<(), kube::Error>| match result {
+        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
+        other => other,
+    };
+    if with_artifact {
+        let patch = serde_json::json!({"metadata": {"annotations": {ANNOTATION_DELETE_ARTIFACT: "true"}}});
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        gone(api.patch(name, &params, &Patch::Merge(&patch)).await.map(drop))?;
+    }
+    gone(api.delete(name, &DeleteParams::default()).await.map(drop))
 }

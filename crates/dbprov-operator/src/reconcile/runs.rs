@@ -12,11 +12,10 @@ use std::time::Duration;
 use dbprov_api::v1alpha1::{Phase, RunPhase};
 use dbprov_reconcile::{Event, ObjectRef};
 use kube::ResourceExt;
-use kube::api::{DeleteParams, Patch, PatchParams};
 
 use super::Reconciled;
-use super::kube_writes::{write_finalizers, write_status};
-use crate::annotations::{self, ANNOTATION_DELETE_ARTIFACT};
+use super::kube_writes::{delete_backup, write_finalizers, write_status};
+use crate::annotations;
 use crate::context::OperatorContext;
 use crate::error::Error;
 use crate::events::{self, Action as EventAction};
@@ -24,7 +23,6 @@ use crate::finalizer;
 use crate::jobs::{self, DEFAULT_PVC_ROOT, JobAction, JobKind, JobRequest, JobState, JobSummary, build_job};
 use crate::runs::decide::{REASON_JOB_CREATED, REASON_JOB_LOST};
 use crate::runs::{Decision, RunObject, decide, record, view};
-use crate::secrets::FIELD_MANAGER;
 
 /// While a Job runs its own changes trigger reconciles; this is the safety net.
 const RUNNING_CHECK: Duration = Duration::from_secs(300);
@@ -155,26 +153,12 @@ async fn expire<K: RunObject>(
         });
     }
     let api = K::api(ctx.client.clone(), Some(&namespace_of(object)));
-    let name = object.name_any();
-    let failed = |source| Error::DeleteExpired {
-        object: reference.to_string(),
-        source,
-    };
-    let patch = serde_json::json!({"metadata": {"annotations": {ANNOTATION_DELETE_ARTIFACT: "true"}}});
-    let params = PatchParams {
-        field_manager: Some(FIELD_MANAGER.to_owned()),
-        ..PatchParams::default()
-    };
-    match api.patch(&name, &params, &Patch::Merge(&patch)).await {
-        Err(kube::Error::Api(status)) if status.is_not_found() => return Ok(done()),
-        Err(source) => return Err(failed(source)),
-        Ok(_) => {}
-    }
-    match api.delete(&name, &DeleteParams::default()).await {
-        Err(kube::Error::Api(status)) if status.is_not_found() => return Ok(done()),
-        Err(source) => return Err(failed(source)),
-        Ok(_) => {}
-    }
+    delete_backup(&api, &object.name_any(), true)
+        .await
+        .map_err(|source| Error::DeleteExpired {
+            object: reference.to_string(),
+            source,
+        })?;
     events::publish(
         &ctx.recorder,
         &object.object_ref(&()),

@@ -17,12 +17,12 @@ use dbprov_reconcile::schedule::{
     schedule_status, scheduled_backup,
 };
 use dbprov_reconcile::{Event, Failure, ObjectRef};
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::PostParams;
 use kube::{Api, Resource as _, ResourceExt};
 
 use super::Reconciled;
 use super::kube_writes::{write_finalizers, write_status};
-use crate::annotations::{self, ANNOTATION_DELETE_ARTIFACT};
+use crate::annotations;
 use crate::context::OperatorContext;
 use crate::error::Error;
 use crate::events::{self, Action as EventAction};
@@ -122,7 +122,7 @@ pub(super) async fn run(
         Due::Run { scheduled, replace } => {
             if replace {
                 for name in &unfinished {
-                    delete_backup(&api, name, &label).await?;
+                    delete_run(&api, name, false, &label).await?;
                     published.push(Event::normal(
                         "BackupReplaced",
                         format!("deleted backup {name}, still running (concurrencyPolicy Replace)"),
@@ -180,10 +180,7 @@ pub(super) async fn run(
             .as_ref()
             .and_then(|status| status.backup.as_ref())
             .and_then(|info| info.artifact.clone());
-        if artifact.is_some() {
-            mark_for_pruning(&api, name, &label).await?;
-        }
-        delete_backup(&api, name, &label).await?;
+        delete_run(&api, name, artifact.is_some(), &label).await?;
         let what = match &artifact {
             Some(artifact) => format!("deleting backup {name} and its artifact {artifact} ({why})"),
             None => format!("deleting backup {name} ({why})"),
@@ -192,7 +189,7 @@ pub(super) async fn run(
         pruned.extend(artifact);
     }
     for name in &plan.forget {
-        delete_backup(&api, name, &label).await?;
+        delete_run(&api, name, false, &label).await?;
     }
     runs.retain(|backup| {
         let name = backup.name_any();
@@ -267,34 +264,20 @@ async fn invalid(
     Ok(done(Some(failure.reason())))
 }
 
-/// Asks the backup's deletion to delete its artifact first.
-async fn mark_for_pruning(api: &Api<DatabaseBackup>, name: &str, schedule: &str) -> Result<(), Error> {
-    let patch = serde_json::json!({"metadata": {"annotations": {ANNOTATION_DELETE_ARTIFACT: "true"}}});
-    let params = PatchParams {
-        field_manager: Some(FIELD_MANAGER.to_owned()),
-        ..PatchParams::default()
-    };
-    match api.patch(name, &params, &Patch::Merge(&patch)).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
-        Err(source) => Err(Error::DeleteBackup {
+/// Deletes one of the schedule's backups (with its artifact when retention removes it).
+async fn delete_run(
+    api: &Api<DatabaseBackup>,
+    name: &str,
+    with_artifact: bool,
+    schedule: &str,
+) -> Result<(), Error> {
+    super::kube_writes::delete_backup(api, name, with_artifact)
+        .await
+        .map_err(|source| Error::DeleteBackup {
             schedule: schedule.to_owned(),
             backup: name.to_owned(),
             source,
-        }),
-    }
-}
-
-async fn delete_backup(api: &Api<DatabaseBackup>, name: &str, schedule: &str) -> Result<(), Error> {
-    match api.delete(name, &DeleteParams::default()).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
-        Err(source) => Err(Error::DeleteBackup {
-            schedule: schedule.to_owned(),
-            backup: name.to_owned(),
-            source,
-        }),
-    }
+        })
 }
 
 /// Deleting a schedule: `deletionProtection` keeps it (unless `force-delete`); otherwise the finalizer goes,
